@@ -1,0 +1,95 @@
+"""Development sessions: ``nox -l`` lists them; ``nox`` alone runs the tests."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = False
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+# every install goes through constraints.txt: it pins torch to the 2.13.0 CPU build
+CONSTRAINTS = ("--constraint", "constraints.txt")
+
+
+def install_project(
+    session: nox.Session, *, extras: str = "", groups: tuple[str, ...] = ()
+) -> None:
+    """Install the project (editable) with its extras and dependency groups."""
+    target = f".[{extras}]" if extras else "."
+    session.install(*CONSTRAINTS, "-e", target, *nox.project.dependency_groups(PYPROJECT, *groups))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The default test run (slow tests left out); stays under 10 minutes on 2 cores."""
+    install_project(session, extras="torch", groups=("test",))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def slow(session: nox.Session) -> None:
+    """Only the tests marked slow (long accuracy and end-to-end runs)."""
+    install_project(session, extras="torch", groups=("test",))
+    session.run("pytest", "-m", "slow", *session.posargs)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Line coverage with numba's JIT turned off, so that kernel bodies are counted."""
+    install_project(session, extras="torch", groups=("test",))
+    session.install("coverage[toml]")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs, env={"NUMBA_DISABLE_JIT": "1"})
+    session.run("coverage", "report", "--show-missing")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format check) and mypy on the package."""
+    install_project(session, groups=("lint",))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the Sphinx site with warnings as errors."""
+    install_project(session, extras="torch", groups=("docs",))
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed benchmarks: each prints ratios against a reference measured in the same run.
+
+    ``nox -s bench -- features`` runs only ``benchmarks/bench_features.py``.
+    """
+    install_project(session, extras="torch", groups=("test",))
+    # reference implementation the VQC benchmark compares against; never a library dependency
+    session.install(*CONSTRAINTS, "qiskit-machine-learning")
+    names = session.posargs or sorted(
+        name[len("bench_") : -len(".py")]
+        for name in os.listdir("benchmarks")
+        if name.startswith("bench_") and name.endswith(".py")
+    )
+    for name in names:
+        session.run("python", f"benchmarks/bench_{name}.py")
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """The main job on the embedded synthetic data (see the README)."""
+    install_project(session, extras="torch")
+    session.run("qbloodcell", "demo", *session.posargs)
