@@ -221,6 +221,6 @@ def _convert_channels(array: np.ndarray, mode: str, *, batched: bool) -> np.ndar
 def _resize(image: np.ndarray, image_size: int) -> np.ndarray:
     from skimage.transform import resize
 
-    shape = (image_size, image_size) + image.shape[2:]
+    shape = (image_size, image_size, *image.shape[2:])
     resized = resize(image, shape, order=1, mode="reflect", anti_aliasing=True, preserve_range=True)
     return np.clip(resized, 0.0, 1.0)
