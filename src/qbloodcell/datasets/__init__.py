@@ -1,0 +1,26 @@
+"""Blood-cell image datasets: a synthetic generator, loaders for real data, balanced sampling.
+
+- :func:`make_blood_cells` renders synthetic May-Grunwald-Giemsa-stained single-cell
+  smear images (AML blasts against healthy leukocytes), the embedded default data.
+- :func:`load_aml_cytomorphology` reads a local copy of the TCIA AML-Cytomorphology_LMU
+  dataset; :func:`load_image_folder` any one-folder-per-class image collection.
+- :func:`balanced_indices` draws a class-balanced random subsample.
+"""
+
+from qbloodcell.datasets._loaders import (
+    AML_CLASSES,
+    AML_CYTOMORPHOLOGY_CLASSES,
+    load_aml_cytomorphology,
+    load_image_folder,
+)
+from qbloodcell.datasets._sampling import balanced_indices
+from qbloodcell.datasets._synthetic import make_blood_cells
+
+__all__ = [
+    "AML_CLASSES",
+    "AML_CYTOMORPHOLOGY_CLASSES",
+    "balanced_indices",
+    "load_aml_cytomorphology",
+    "load_image_folder",
+    "make_blood_cells",
+]

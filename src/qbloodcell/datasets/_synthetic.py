@@ -1,0 +1,826 @@
+"""Procedural rendering of synthetic May-Grunwald-Giemsa single-cell smear images.
+
+Every image is rendered on a coordinate grid, fully vectorised over a chunk of images:
+shapes are signed-distance functions turned into soft masks one pixel wide (which
+anti-aliases edges without supersampling), colours follow the Beer-Lambert law (each stain
+component adds optical density, the transmitted light is ``background * exp(-OD)``), and
+textures are white noise smoothed by per-image Gaussian blurs (batched matrix products).
+
+The parameters of each cell type are drawn around a typical value; ``class_overlap`` moves
+each cell part of the way towards its look-alike on the other side of the AML / healthy
+divide (a myeloblast towards a lymphocyte, a lymphocyte towards a myeloblast, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.utils import Bunch, check_random_state
+
+from qbloodcell._images import MIN_IMAGE_SIDE
+
+#: Cell types of the healthy side (target 0) with their share of healthy images: roughly
+#: the differential count of normal peripheral blood, with the lymphocytes (the natural
+#: look-alikes of blasts) kept frequent.
+HEALTHY_CELL_TYPES = {
+    "neutrophil_segmented": 0.42,
+    "neutrophil_band": 0.10,
+    "lymphocyte": 0.30,
+    "monocyte": 0.12,
+    "eosinophil": 0.06,
+}
+
+#: Cell types of the AML side (target 1): the blast and blast-equivalent classes of
+#: Matek et al. (2019).
+AML_CELL_TYPES = {
+    "myeloblast": 0.60,
+    "monoblast": 0.20,
+    "promyelocyte": 0.20,
+}
+
+#: The look-alike that ``class_overlap`` moves each type towards.
+_LOOK_ALIKE = {
+    "myeloblast": "lymphocyte",
+    "monoblast": "monocyte",
+    "promyelocyte": "neutrophil_band",
+    "lymphocyte": "myeloblast",
+    "monocyte": "monoblast",
+    "neutrophil_band": "promyelocyte",
+    "neutrophil_segmented": "promyelocyte",
+    "eosinophil": "promyelocyte",
+}
+
+_CELL_TYPES = tuple(HEALTHY_CELL_TYPES) + tuple(AML_CELL_TYPES)
+
+# Continuous morphology parameters, as (mean, standard deviation) per cell type. Lengths are
+# in units of half the image side; ``nucleus_*`` lengths are fractions of the cell radius.
+#   radius            cell radius
+#   nucleus_size      nucleus half-thickness (lobe radius for lobed nuclei)
+#   nucleus_length    half length of the nucleus' centre line (0: round nucleus)
+#   nucleus_curvature curvature of the centre line times the cell radius (C / kidney shape)
+#   nucleus_offset    distance of the nucleus from the cell centre
+#   lobe_strength     0: smooth nucleus, 1: lobes joined by thin filaments
+#   chromatin_*       density (stain uptake), texture contrast and texture scale (pixels at 64)
+#   nucleolus_contrast how much paler the nucleoli are than the nucleus
+#   cytoplasm_*       stain density and optical density per RGB channel
+#   granule_*         density, texture scale (pixels at 64), and optical density per channel
+_CONTINUOUS = (
+    "radius",
+    "nucleus_size",
+    "nucleus_length",
+    "nucleus_curvature",
+    "nucleus_offset",
+    "lobe_strength",
+    "chromatin_density",
+    "chromatin_contrast",
+    "chromatin_scale",
+    "nucleolus_contrast",
+    "cytoplasm_density",
+    "cytoplasm_od_r",
+    "cytoplasm_od_g",
+    "cytoplasm_od_b",
+    "granule_density",
+    "granule_scale",
+    "granule_threshold",
+    "granule_od_r",
+    "granule_od_g",
+    "granule_od_b",
+    "vacuole_rate",
+)
+_P = {name: i for i, name in enumerate(_CONTINUOUS)}
+
+_TABLE: dict[str, dict[str, tuple[float, float]]] = {
+    "myeloblast": {
+        "radius": (0.50, 0.05),
+        "nucleus_size": (0.76, 0.05),
+        "nucleus_length": (0.10, 0.06),
+        "nucleus_curvature": (0.2, 0.2),
+        "nucleus_offset": (0.08, 0.05),
+        "lobe_strength": (0.0, 0.0),
+        "chromatin_density": (0.80, 0.08),
+        "chromatin_contrast": (0.12, 0.04),
+        "chromatin_scale": (0.7, 0.15),
+        "nucleolus_contrast": (0.55, 0.10),
+        "cytoplasm_density": (0.95, 0.15),
+        "cytoplasm_od_r": (0.50, 0.05),
+        "cytoplasm_od_g": (0.34, 0.04),
+        "cytoplasm_od_b": (0.08, 0.03),
+        "granule_density": (0.0, 0.0),
+        "granule_scale": (1.0, 0.2),
+        "granule_threshold": (0.6, 0.1),
+        "granule_od_r": (0.5, 0.05),
+        "granule_od_g": (0.9, 0.05),
+        "granule_od_b": (0.35, 0.05),
+        "vacuole_rate": (0.1, 0.1),
+    },
+    "monoblast": {
+        "radius": (0.58, 0.05),
+        "nucleus_size": (0.68, 0.05),
+        "nucleus_length": (0.18, 0.08),
+        "nucleus_curvature": (0.5, 0.3),
+        "nucleus_offset": (0.12, 0.06),
+        "lobe_strength": (0.0, 0.0),
+        "chromatin_density": (0.75, 0.08),
+        "chromatin_contrast": (0.14, 0.04),
+        "chromatin_scale": (0.8, 0.15),
+        "nucleolus_contrast": (0.40, 0.10),
+        "cytoplasm_density": (1.0, 0.15),
+        "cytoplasm_od_r": (0.45, 0.05),
+        "cytoplasm_od_g": (0.36, 0.04),
+        "cytoplasm_od_b": (0.14, 0.03),
+        "granule_density": (0.0, 0.0),
+        "granule_scale": (1.0, 0.2),
+        "granule_threshold": (0.6, 0.1),
+        "granule_od_r": (0.5, 0.05),
+        "granule_od_g": (0.9, 0.05),
+        "granule_od_b": (0.35, 0.05),
+        "vacuole_rate": (0.5, 0.3),
+    },
+    "promyelocyte": {
+        "radius": (0.58, 0.05),
+        "nucleus_size": (0.58, 0.05),
+        "nucleus_length": (0.15, 0.07),
+        "nucleus_curvature": (0.3, 0.2),
+        "nucleus_offset": (0.28, 0.06),
+        "lobe_strength": (0.0, 0.0),
+        "chromatin_density": (0.85, 0.08),
+        "chromatin_contrast": (0.16, 0.04),
+        "chromatin_scale": (0.9, 0.2),
+        "nucleolus_contrast": (0.30, 0.10),
+        "cytoplasm_density": (0.85, 0.15),
+        "cytoplasm_od_r": (0.42, 0.05),
+        "cytoplasm_od_g": (0.34, 0.04),
+        "cytoplasm_od_b": (0.10, 0.03),
+        "granule_density": (0.7, 0.2),
+        "granule_scale": (0.8, 0.15),
+        "granule_threshold": (0.7, 0.1),
+        "granule_od_r": (0.45, 0.05),
+        "granule_od_g": (0.95, 0.05),
+        "granule_od_b": (0.35, 0.05),
+        "vacuole_rate": (0.0, 0.0),
+    },
+    "lymphocyte": {
+        "radius": (0.36, 0.04),
+        "nucleus_size": (0.84, 0.04),
+        "nucleus_length": (0.05, 0.04),
+        "nucleus_curvature": (0.2, 0.2),
+        "nucleus_offset": (0.08, 0.04),
+        "lobe_strength": (0.0, 0.0),
+        "chromatin_density": (1.30, 0.10),
+        "chromatin_contrast": (0.30, 0.06),
+        "chromatin_scale": (1.8, 0.3),
+        "nucleolus_contrast": (0.0, 0.0),
+        "cytoplasm_density": (0.85, 0.15),
+        "cytoplasm_od_r": (0.45, 0.05),
+        "cytoplasm_od_g": (0.24, 0.04),
+        "cytoplasm_od_b": (0.06, 0.03),
+        "granule_density": (0.0, 0.0),
+        "granule_scale": (1.0, 0.2),
+        "granule_threshold": (0.6, 0.1),
+        "granule_od_r": (0.5, 0.05),
+        "granule_od_g": (0.9, 0.05),
+        "granule_od_b": (0.35, 0.05),
+        "vacuole_rate": (0.0, 0.0),
+    },
+    "monocyte": {
+        "radius": (0.60, 0.05),
+        "nucleus_size": (0.40, 0.04),
+        "nucleus_length": (0.45, 0.08),
+        "nucleus_curvature": (1.6, 0.3),
+        "nucleus_offset": (0.12, 0.06),
+        "lobe_strength": (0.1, 0.1),
+        "chromatin_density": (0.95, 0.08),
+        "chromatin_contrast": (0.22, 0.05),
+        "chromatin_scale": (1.3, 0.2),
+        "nucleolus_contrast": (0.0, 0.0),
+        "cytoplasm_density": (0.95, 0.15),
+        "cytoplasm_od_r": (0.32, 0.04),
+        "cytoplasm_od_g": (0.30, 0.04),
+        "cytoplasm_od_b": (0.20, 0.03),
+        "granule_density": (0.15, 0.1),
+        "granule_scale": (0.8, 0.15),
+        "granule_threshold": (0.8, 0.1),
+        "granule_od_r": (0.35, 0.05),
+        "granule_od_g": (0.5, 0.05),
+        "granule_od_b": (0.2, 0.05),
+        "vacuole_rate": (1.5, 0.8),
+    },
+    "neutrophil_segmented": {
+        "radius": (0.46, 0.04),
+        "nucleus_size": (0.30, 0.03),
+        "nucleus_length": (0.62, 0.08),
+        "nucleus_curvature": (1.6, 0.4),
+        "nucleus_offset": (0.08, 0.05),
+        "lobe_strength": (0.85, 0.08),
+        "chromatin_density": (1.30, 0.10),
+        "chromatin_contrast": (0.25, 0.05),
+        "chromatin_scale": (1.4, 0.3),
+        "nucleolus_contrast": (0.0, 0.0),
+        "cytoplasm_density": (1.0, 0.15),
+        "cytoplasm_od_r": (0.12, 0.03),
+        "cytoplasm_od_g": (0.24, 0.03),
+        "cytoplasm_od_b": (0.14, 0.03),
+        "granule_density": (0.5, 0.15),
+        "granule_scale": (0.6, 0.1),
+        "granule_threshold": (0.5, 0.1),
+        "granule_od_r": (0.25, 0.04),
+        "granule_od_g": (0.40, 0.04),
+        "granule_od_b": (0.15, 0.04),
+        "vacuole_rate": (0.0, 0.0),
+    },
+    "neutrophil_band": {
+        "radius": (0.46, 0.04),
+        "nucleus_size": (0.22, 0.02),
+        "nucleus_length": (0.85, 0.08),
+        "nucleus_curvature": (2.2, 0.3),
+        "nucleus_offset": (0.10, 0.05),
+        "lobe_strength": (0.1, 0.08),
+        "chromatin_density": (1.25, 0.10),
+        "chromatin_contrast": (0.25, 0.05),
+        "chromatin_scale": (1.4, 0.3),
+        "nucleolus_contrast": (0.0, 0.0),
+        "cytoplasm_density": (1.0, 0.15),
+        "cytoplasm_od_r": (0.12, 0.03),
+        "cytoplasm_od_g": (0.24, 0.03),
+        "cytoplasm_od_b": (0.14, 0.03),
+        "granule_density": (0.5, 0.15),
+        "granule_scale": (0.6, 0.1),
+        "granule_threshold": (0.5, 0.1),
+        "granule_od_r": (0.25, 0.04),
+        "granule_od_g": (0.40, 0.04),
+        "granule_od_b": (0.15, 0.04),
+        "vacuole_rate": (0.0, 0.0),
+    },
+    "eosinophil": {
+        "radius": (0.48, 0.04),
+        "nucleus_size": (0.32, 0.03),
+        "nucleus_length": (0.32, 0.06),
+        "nucleus_curvature": (1.8, 0.4),
+        "nucleus_offset": (0.12, 0.05),
+        "lobe_strength": (0.85, 0.08),
+        "chromatin_density": (1.20, 0.10),
+        "chromatin_contrast": (0.22, 0.05),
+        "chromatin_scale": (1.4, 0.3),
+        "nucleolus_contrast": (0.0, 0.0),
+        "cytoplasm_density": (0.6, 0.15),
+        "cytoplasm_od_r": (0.10, 0.03),
+        "cytoplasm_od_g": (0.22, 0.03),
+        "cytoplasm_od_b": (0.20, 0.03),
+        "granule_density": (1.2, 0.2),
+        "granule_scale": (0.9, 0.15),
+        "granule_threshold": (-0.1, 0.1),
+        "granule_od_r": (0.05, 0.03),
+        "granule_od_g": (0.55, 0.05),
+        "granule_od_b": (0.85, 0.05),
+        "vacuole_rate": (0.0, 0.0),
+    },
+}
+
+_MEAN = np.array([[_TABLE[t][p][0] for p in _CONTINUOUS] for t in _CELL_TYPES])
+_SD = np.array([[_TABLE[t][p][1] for p in _CONTINUOUS] for t in _CELL_TYPES])
+_LOOK_ALIKE_INDEX = np.array([_CELL_TYPES.index(_LOOK_ALIKE[t]) for t in _CELL_TYPES])
+
+# number of lobes (2..5) of lobed nuclei: segmented neutrophils have 2-5, eosinophils 2
+_LOBE_PROBABILITIES = {
+    "neutrophil_segmented": (0.12, 0.45, 0.33, 0.10),
+    "eosinophil": (1.0, 0.0, 0.0, 0.0),
+}
+# number of nucleoli (0..3)
+_NUCLEOLUS_PROBABILITIES = {
+    "myeloblast": (0.0, 0.35, 0.45, 0.20),
+    "monoblast": (0.0, 0.50, 0.40, 0.10),
+    "promyelocyte": (0.2, 0.50, 0.30, 0.0),
+}
+
+#: Optical density of the nuclear stain (purple) and of red cells (pink-red), per RGB channel.
+_NUCLEUS_OD = np.array([0.95, 1.35, 0.45])
+_RED_CELL_OD = np.array([0.13, 0.54, 0.50])
+_NUCLEOLUS_OD = np.array([0.30, 0.20, 0.05])
+_BACKGROUND_RGB = np.array([0.95, 0.89, 0.91])
+
+_MAX_RED_CELLS = 5
+_MAX_NUCLEOLI = 3
+_MAX_VACUOLES = 4
+_MAX_LOBES = 5
+_CHUNK = 64
+
+#: Default ``class_overlap``: see the user guide for the accuracies it gives.
+DEFAULT_CLASS_OVERLAP = 0.4
+
+_DESCR = """\
+Synthetic blood-cell smear images (qbloodcell.datasets.make_blood_cells)
+=======================================================================
+
+Procedurally rendered RGB images of single white blood cells as they look in a
+May-Grunwald-Giemsa stained peripheral blood smear: a pale pink background with a few red
+cells (biconcave discs with a paler centre) and one leukocyte near the centre.
+
+Classes (target):
+  0 "healthy": segmented neutrophils (2-5 lobes, pinkish granular cytoplasm), band
+    neutrophils (C/U-shaped nucleus), lymphocytes (small, dense round nucleus, thin blue
+    rim), monocytes (folded / kidney nucleus, grey-blue cytoplasm, vacuoles) and
+    eosinophils (bilobed nucleus, orange-red granules).
+  1 "AML": myeloblasts (large round nucleus with fine chromatin and 1-3 nucleoli, scant
+    basophilic cytoplasm), monoblasts and promyelocytes (eccentric nucleus, azurophilic
+    granules).
+
+Nuisance variation: cell size, stain intensity and hue, focus (blur), illumination
+gradient, position, rotation, number and placement of red cells, sensor noise.
+
+class_overlap={class_overlap}: each cell is moved a random fraction (uniform in
+[0, class_overlap]) of the way towards its look-alike on the other side (a myeloblast
+towards a lymphocyte and back, a monoblast towards a monocyte, a promyelocyte towards a
+granulated band neutrophil).
+
+This is synthetic data for demonstrations, tests and documentation. It has the structure
+of the real task but not its statistics: accuracies measured on it say nothing about
+accuracies on real smears.
+"""
+
+
+def make_blood_cells(
+    n_samples_per_class: int = 250,
+    *,
+    image_size: int = 64,
+    class_overlap: float = DEFAULT_CLASS_OVERLAP,
+    shuffle: bool = True,
+    random_state: Any = None,
+    return_X_y: bool = False,
+) -> Any:
+    """Render synthetic single-cell blood smear images, AML blasts against healthy cells.
+
+    Each image shows one white blood cell near the centre of a pale pink field with a few
+    red cells, coloured as in a May-Grunwald-Giemsa stain (purple nuclei, cytoplasm from
+    pink to blue by cell type). The AML side (target 1) holds blasts and blast-equivalents
+    (myeloblasts 60 %, monoblasts 20 %, promyelocytes 20 %): large round nuclei with fine
+    chromatin and pale nucleoli in scant basophilic cytoplasm. The healthy side (target 0)
+    holds segmented neutrophils (42 %), band neutrophils (10 %), lymphocytes (30 %),
+    monocytes (12 %) and eosinophils (6 %). Size, stain intensity and hue, focus,
+    illumination, position, rotation, red cells and noise vary from image to image.
+
+    Parameters
+    ----------
+    n_samples_per_class : int, default=250
+        Number of images of each class; ``2 * n_samples_per_class`` images in all.
+    image_size : int, default=64
+        Side of the square images in pixels, at least 8. The scene scales with it.
+    class_overlap : float in [0, 1], default=0.4
+        How far cells are moved towards their look-alike on the other side (myeloblast
+        and lymphocyte, monoblast and monocyte, promyelocyte and granulated band
+        neutrophil): each cell moves a fraction drawn uniformly from ``[0,
+        class_overlap]``. 0 gives the most separable classes, 1 nearly overlapping blast
+        and lymphocyte distributions. The default puts simple methods (logistic
+        regression on whole-image statistics, a small MLP on pixels) well below 100 %
+        accuracy; the user guide lists the measured figures.
+    shuffle : bool, default=True
+        Shuffle the images; if False the healthy images come first.
+    random_state : int, RandomState instance or None, default=None
+        Seeds all randomness; the same int gives byte-identical images.
+    return_X_y : bool, default=False
+        If True, return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        With attributes ``images`` (uint8 array of shape ``(2 * n_samples_per_class,
+        image_size, image_size, 3)``, RGB), ``target`` (int64, 0 = healthy, 1 = AML),
+        ``target_names`` (``array(['healthy', 'AML'])``), ``cell_type`` (str array, e.g.
+        ``'myeloblast'``, ``'neutrophil_segmented'``, ``'lymphocyte'``) and ``DESCR``.
+    (images, target) : tuple of ndarray
+        If ``return_X_y`` is True.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a non-integer or non-positive ``n_samples_per_class``, an ``image_size`` below
+        8, or a ``class_overlap`` outside [0, 1].
+
+    See Also
+    --------
+    load_aml_cytomorphology : The real images this generator imitates.
+
+    Notes
+    -----
+    Synthetic data shows whether a pipeline runs and how methods rank on a controlled
+    problem; it cannot tell how they perform on real smears.
+
+    References
+    ----------
+    .. [1] C. Matek, S. Schwarz, K. Spiekermann, C. Marr, "Human-level recognition of
+       blast cells in acute myeloid leukaemia with convolutional neural networks",
+       Nature Machine Intelligence 1, 538-544 (2019). :doi:`10.1038/s42256-019-0101-9`
+
+    Examples
+    --------
+    >>> from qbloodcell.datasets import make_blood_cells
+    >>> data = make_blood_cells(n_samples_per_class=4, image_size=32, random_state=0)
+    >>> data.images.shape, data.images.dtype
+    ((8, 32, 32, 3), dtype('uint8'))
+    >>> data.target.tolist().count(1)
+    4
+    >>> data.target_names.tolist()
+    ['healthy', 'AML']
+    """
+    n_samples_per_class = _check_positive_int(n_samples_per_class, "n_samples_per_class", 1)
+    image_size = _check_positive_int(image_size, "image_size", MIN_IMAGE_SIDE)
+    if (
+        isinstance(class_overlap, bool)
+        or not isinstance(class_overlap, Real)
+        or not 0.0 <= float(class_overlap) <= 1.0
+    ):
+        raise ValueError(f"class_overlap must be a float in [0, 1], got {class_overlap!r}.")
+    class_overlap = float(class_overlap)
+    rng = check_random_state(random_state)
+
+    healthy_types = rng.choice(
+        len(HEALTHY_CELL_TYPES), size=n_samples_per_class, p=list(HEALTHY_CELL_TYPES.values())
+    )
+    aml_types = len(HEALTHY_CELL_TYPES) + rng.choice(
+        len(AML_CELL_TYPES), size=n_samples_per_class, p=list(AML_CELL_TYPES.values())
+    )
+    type_index = np.concatenate([healthy_types, aml_types])
+    target = np.repeat(np.array([0, 1], dtype=np.int64), n_samples_per_class)
+    if shuffle:
+        order = rng.permutation(type_index.shape[0])
+        type_index, target = type_index[order], target[order]
+
+    params = _draw_parameters(type_index, class_overlap, rng)
+    images = np.empty((type_index.shape[0], image_size, image_size, 3), dtype=np.uint8)
+    for start in range(0, type_index.shape[0], _CHUNK):
+        stop = min(start + _CHUNK, type_index.shape[0])
+        chunk = {key: value[start:stop] for key, value in params.items()}
+        images[start:stop] = _render(chunk, image_size, rng)
+
+    if return_X_y:
+        return images, target
+    cell_type = np.array(_CELL_TYPES)[type_index]
+    return Bunch(
+        images=images,
+        target=target,
+        target_names=np.array(["healthy", "AML"]),
+        cell_type=cell_type,
+        DESCR=_DESCR.format(class_overlap=class_overlap),
+    )
+
+
+def _check_positive_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}."
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}.")
+    return int(value)
+
+
+def _draw_discrete(
+    type_index: np.ndarray, table: Mapping[str, tuple[float, ...]], rng: np.random.RandomState
+) -> np.ndarray:
+    """Draw a count per cell from the per-type probabilities (0 for types not listed)."""
+    out = np.zeros(type_index.shape[0], dtype=np.int64)
+    uniform = np.asarray(rng.random_sample(type_index.shape[0]))
+    for name, probabilities in table.items():
+        cumulative = np.cumsum(np.asarray(probabilities, dtype=np.float64))
+        hit = type_index == _CELL_TYPES.index(name)
+        out[hit] = np.searchsorted(cumulative, uniform[hit] * cumulative[-1], side="right")
+    return out
+
+
+def _draw_parameters(
+    type_index: np.ndarray, class_overlap: float, rng: np.random.RandomState
+) -> dict[str, np.ndarray]:
+    """Draw all per-image parameters up front, so rendering in chunks changes nothing."""
+    n = type_index.shape[0]
+    own = _MEAN[type_index] + _SD[type_index] * rng.standard_normal((n, len(_CONTINUOUS)))
+    partner_index = _LOOK_ALIKE_INDEX[type_index]
+    partner = _MEAN[partner_index] + _SD[partner_index] * rng.standard_normal((n, len(_CONTINUOUS)))
+    mix = class_overlap * np.asarray(rng.random_sample(n))
+    continuous = (1.0 - mix[:, None]) * own + mix[:, None] * partner
+    threshold = continuous[:, _P["granule_threshold"]].copy()
+    continuous = np.maximum(continuous, 0.0)
+    continuous[:, _P["granule_threshold"]] = threshold
+    continuous[:, _P["lobe_strength"]] = np.clip(continuous[:, _P["lobe_strength"]], 0.0, 0.95)
+    continuous[:, _P["radius"]] = np.clip(continuous[:, _P["radius"]], 0.22, 0.75)
+
+    # discrete features come from the partner with probability ``mix``
+    take_partner = np.asarray(rng.random_sample(n)) < mix
+    lobes_own = 2 + _draw_discrete(type_index, _LOBE_PROBABILITIES, rng)
+    lobes_partner = 2 + _draw_discrete(partner_index, _LOBE_PROBABILITIES, rng)
+    nucleoli_own = _draw_discrete(type_index, _NUCLEOLUS_PROBABILITIES, rng)
+    nucleoli_partner = _draw_discrete(partner_index, _NUCLEOLUS_PROBABILITIES, rng)
+    n_lobes = np.where(take_partner, lobes_partner, lobes_own)
+    n_nucleoli = np.where(take_partner, nucleoli_partner, nucleoli_own)
+    n_vacuoles = np.minimum(rng.poisson(continuous[:, _P["vacuole_rate"]]), _MAX_VACUOLES)
+    n_red_cells = rng.randint(1, _MAX_RED_CELLS + 1, size=n)
+
+    return {
+        "continuous": continuous,
+        "n_lobes": n_lobes,
+        "n_nucleoli": n_nucleoli,
+        "n_vacuoles": n_vacuoles,
+        "n_red_cells": n_red_cells,
+        # scene: magnification, position, orientations, cell outline
+        "zoom": rng.uniform(0.92, 1.08, n),
+        "centre": rng.normal(0.0, 0.06, (n, 2)),
+        "cell_angle": rng.uniform(0.0, 2.0 * np.pi, n),
+        "cell_aspect": rng.uniform(1.0, 1.12, n),
+        "outline_amplitude": rng.uniform(0.0, 0.03, (n, 3)),
+        "outline_phase": rng.uniform(0.0, 2.0 * np.pi, (n, 3)),
+        "nucleus_angle": rng.uniform(0.0, 2.0 * np.pi, n),
+        "offset_angle": rng.uniform(0.0, 2.0 * np.pi, n),
+        "lobe_sizes": rng.uniform(0.8, 1.15, (n, _MAX_LOBES)),
+        "nucleolus_position": rng.uniform(-0.45, 0.45, (n, _MAX_NUCLEOLI, 2)),
+        "nucleolus_radius": rng.uniform(0.15, 0.25, (n, _MAX_NUCLEOLI)),
+        "vacuole_position": rng.uniform(0.0, 1.0, (n, _MAX_VACUOLES, 2)),
+        "vacuole_radius": rng.uniform(0.06, 0.12, (n, _MAX_VACUOLES)),
+        "red_cell_position": rng.uniform(0.0, 1.0, (n, _MAX_RED_CELLS, 2)),
+        "red_cell_radius": rng.normal(0.30, 0.025, (n, _MAX_RED_CELLS)),
+        "red_cell_aspect": rng.uniform(1.0, 1.15, (n, _MAX_RED_CELLS)),
+        "red_cell_angle": rng.uniform(0.0, np.pi, (n, _MAX_RED_CELLS)),
+        # staining, optics, sensor
+        "stain": rng.uniform(0.80, 1.20, n),
+        "stain_hue": rng.normal(1.0, 0.07, (n, 3)),
+        "background": _BACKGROUND_RGB + rng.normal(0.0, 0.015, (n, 3)),
+        "illumination": rng.normal(0.0, 0.05, (n, 2)),
+        "vignette": rng.uniform(0.0, 0.08, n),
+        "blur": rng.uniform(0.3, 1.3, n),
+        "noise": rng.uniform(0.004, 0.02, n),
+    }
+
+
+_FLOAT = np.float32
+
+
+def _band_limited_noise(
+    generator: np.random.Generator, n: int, size: int, scale: np.ndarray
+) -> np.ndarray:
+    """White noise smoothed by a Gaussian of ``scale`` pixels, unit std per image."""
+    white = generator.standard_normal((n, size, size), dtype=_FLOAT)
+    field = _gaussian_blur(white, scale)
+    field -= field.mean(axis=(1, 2), keepdims=True)
+    field /= field.std(axis=(1, 2), keepdims=True) + _FLOAT(1e-6)
+    return field
+
+
+def _gaussian_blur(images: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Gaussian blur of ``sigma`` pixels per image, as ``K @ image @ K.T``.
+
+    ``K`` is the Gaussian convolution matrix with rows renormalised at the borders (so
+    edges keep their level). Two small batched matrix products per image are cheaper
+    than FFTs at these sizes and avoid wrap-around. ``images`` is ``(n, s, s)`` or
+    ``(n, c, s, s)``.
+    """
+    size = images.shape[-1]
+    offsets = np.arange(size, dtype=_FLOAT)
+    difference2 = (offsets[:, None] - offsets[None, :]) ** 2
+    width = np.maximum(np.asarray(sigma, dtype=_FLOAT), _FLOAT(0.05))
+    kernel = np.exp(-difference2 / (2 * width[:, None, None] ** 2))
+    kernel /= kernel.sum(axis=2, keepdims=True)
+    if images.ndim == 3:
+        return kernel @ images @ kernel.transpose(0, 2, 1)
+    return kernel[:, None] @ images @ kernel.transpose(0, 2, 1)[:, None]
+
+
+def _soft(distance: np.ndarray, pixel: float) -> np.ndarray:
+    """Coverage of a pixel by the inside (distance < 0) of a shape: a one-pixel ramp."""
+    return np.clip(_FLOAT(0.5) - distance * _FLOAT(1.0 / pixel), _FLOAT(0.0), _FLOAT(1.0))
+
+
+def _column(values: np.ndarray) -> np.ndarray:
+    """Per-image values shaped to broadcast over ``(n, size, size)`` grids."""
+    return np.asarray(values, dtype=_FLOAT)[:, None, None]
+
+
+def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState) -> np.ndarray:
+    """Render one chunk of images as uint8 RGB."""
+    # bulk noise comes from a Generator (fast float32 normals) seeded from ``rng``
+    generator = np.random.default_rng(rng.randint(0, 2**31 - 1, size=4))
+    c = params["continuous"]
+    n = c.shape[0]
+    pixel = 2.0 / size
+    pixel_scale = size / 64.0
+    axis = ((np.arange(size) + 0.5) * pixel - 1.0).astype(_FLOAT)
+    x = axis[None, None, :]
+    y = axis[None, :, None]
+    zoom = params["zoom"]
+
+    # white cell outline: a slightly elliptic disc with a wavy border (harmonics 2-4)
+    radius = c[:, _P["radius"]] * zoom
+    cos_a, sin_a = np.cos(params["cell_angle"]), np.sin(params["cell_angle"])
+    dx = x - _column(params["centre"][:, 0] * zoom)
+    dy = y - _column(params["centre"][:, 1] * zoom)
+    u = dx * _column(cos_a) + dy * _column(sin_a)
+    v = -dx * _column(sin_a) + dy * _column(cos_a)
+    u_round = u / _column(params["cell_aspect"])
+    rho = np.sqrt(u_round**2 + v**2)
+    cos_phi = u_round / (rho + _FLOAT(1e-6))
+    sin_phi = v / (rho + _FLOAT(1e-6))
+    cos_2, sin_2 = cos_phi**2 - sin_phi**2, 2 * cos_phi * sin_phi
+    harmonics = (
+        (cos_2, sin_2),
+        (cos_2 * cos_phi - sin_2 * sin_phi, sin_2 * cos_phi + cos_2 * sin_phi),
+        (cos_2**2 - sin_2**2, 2 * cos_2 * sin_2),
+    )
+    outline = np.ones_like(rho)
+    for k, (cos_k, sin_k) in enumerate(harmonics):
+        amplitude = params["outline_amplitude"][:, k]
+        phase = params["outline_phase"][:, k]
+        outline += _column(amplitude * np.cos(phase)) * cos_k
+        outline -= _column(amplitude * np.sin(phase)) * sin_k
+    cell = _soft(rho - _column(radius) * outline, pixel)
+
+    nucleus, anchor = _render_nucleus(params, u, v, radius, pixel)
+    nucleus = np.minimum(nucleus, cell)
+    nucleus_size = radius * c[:, _P["nucleus_size"]]
+    nucleoli = _render_spots(
+        params["n_nucleoli"],
+        anchor[:, None, :] + params["nucleolus_position"] * nucleus_size[:, None, None],
+        params["nucleolus_radius"] * nucleus_size[:, None],
+        u,
+        v,
+        pixel,
+    )
+    # vacuoles sit in the outer part of the cell, where the cytoplasm is
+    vacuole_angle = 2.0 * np.pi * params["vacuole_position"][..., 0]
+    vacuole_distance = radius[:, None] * (0.5 + 0.3 * params["vacuole_position"][..., 1])
+    vacuoles = _render_spots(
+        params["n_vacuoles"],
+        np.stack(
+            [vacuole_distance * np.cos(vacuole_angle), vacuole_distance * np.sin(vacuole_angle)],
+            axis=-1,
+        ),
+        params["vacuole_radius"] * zoom[:, None],
+        u,
+        v,
+        pixel,
+    )
+
+    chromatin = _band_limited_noise(generator, n, size, c[:, _P["chromatin_scale"]] * pixel_scale)
+    granule_field = _band_limited_noise(generator, n, size, c[:, _P["granule_scale"]] * pixel_scale)
+    # granules: the upper tail of a band-limited field, i.e. separate dots
+    granules = np.clip(
+        (granule_field - _column(c[:, _P["granule_threshold"]])) * _FLOAT(2.5),
+        _FLOAT(0.0),
+        _FLOAT(1.0),
+    )
+    granules *= cell
+
+    cytoplasm = cell * (1 - nucleus) * (1 - _FLOAT(0.85) * vacuoles)
+    nucleus_density = (
+        _column(c[:, _P["chromatin_density"]])
+        * np.maximum(1 + _column(c[:, _P["chromatin_contrast"]]) * chromatin, _FLOAT(0.2))
+        * (1 - _column(c[:, _P["nucleolus_contrast"]]) * nucleoli)
+    )
+    nucleolus_density = nucleus * _column(c[:, _P["nucleolus_contrast"]]) * nucleoli
+    red_cells = _render_red_cells(params, x, y, pixel) * (1 - cell)
+
+    cytoplasm_od = c[:, [_P["cytoplasm_od_r"], _P["cytoplasm_od_g"], _P["cytoplasm_od_b"]]]
+    granule_od = c[:, [_P["granule_od_r"], _P["granule_od_g"], _P["granule_od_b"]]]
+    stain = (params["stain_hue"] * params["stain"][:, None]).astype(_FLOAT)
+    # optical density per channel: sum of the stain components (Beer-Lambert)
+    components = (
+        (nucleus * nucleus_density, _NUCLEUS_OD[None, :]),
+        (nucleolus_density, _NUCLEOLUS_OD[None, :]),
+        (cytoplasm * _column(c[:, _P["cytoplasm_density"]]), cytoplasm_od),
+        (granules * _column(c[:, _P["granule_density"]]), granule_od),
+        (red_cells, _RED_CELL_OD[None, :]),
+    )
+    # channels first until the end: the blur then works on contiguous planes
+    optical_density = np.zeros((n, 3, size, size), dtype=_FLOAT)
+    for channel in range(3):
+        for density, od in components:
+            optical_density[:, channel] += density * _column(
+                np.broadcast_to(od[:, channel], (n,)) * stain[:, channel]
+            )
+    optical_density = _gaussian_blur(optical_density, params["blur"] * pixel_scale)
+
+    illumination = (
+        1
+        + _column(params["illumination"][:, 0]) * x
+        + _column(params["illumination"][:, 1]) * y
+        - _column(params["vignette"]) * (x**2 + y**2)
+    )
+    image = (
+        params["background"].astype(_FLOAT)[:, :, None, None]
+        * illumination[:, None]
+        * np.exp(-optical_density)
+    )
+    image += _column(params["noise"])[:, None] * generator.standard_normal(
+        image.shape, dtype=_FLOAT
+    )
+    image = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(image.transpose(0, 2, 3, 1))
+
+
+def _render_nucleus(
+    params: dict[str, np.ndarray],
+    u: np.ndarray,
+    v: np.ndarray,
+    radius: np.ndarray,
+    pixel: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Soft mask of the nucleus, a thick circular arc whose thickness may form lobes.
+
+    A round nucleus is an arc of length 0, an oval one a short straight arc, a kidney a
+    short thick curved arc, a band a long thin curved arc, a segmented nucleus a long arc
+    whose thickness falls to thin filaments between 2-5 lobes. Returns the mask and the
+    nucleus centre (cell coordinates) per image.
+    """
+    c = params["continuous"]
+    half_thickness = c[:, _P["nucleus_size"]] * radius
+    half_length = c[:, _P["nucleus_length"]] * radius
+    curvature = np.maximum(c[:, _P["nucleus_curvature"]], 0.05) / radius
+    offset = c[:, _P["nucleus_offset"]] * radius
+    # keep the nucleus inside the cell
+    offset = np.minimum(offset, np.maximum(radius - half_thickness - 0.5 * half_length, 0.0))
+    anchor = np.stack(
+        [offset * np.cos(params["offset_angle"]), offset * np.sin(params["offset_angle"])],
+        axis=-1,
+    )
+    arc_radius = 1.0 / curvature
+    half_angle = np.maximum(half_length * curvature, 1e-6)
+    beta = params["nucleus_angle"]
+    centre_u = anchor[:, 0] - arc_radius * np.cos(beta)
+    centre_v = anchor[:, 1] - arc_radius * np.sin(beta)
+
+    rel_u = u - _column(centre_u)
+    rel_v = v - _column(centre_v)
+    angle = np.arctan2(rel_v, rel_u) - _column(beta)
+    angle = (angle + _FLOAT(np.pi)) % _FLOAT(2 * np.pi) - _FLOAT(np.pi)
+    s = np.clip(angle / _column(half_angle), _FLOAT(-1), _FLOAT(1))
+    point_angle = _column(beta) + s * _column(half_angle)
+    distance = np.hypot(
+        rel_u - _column(arc_radius) * np.cos(point_angle),
+        rel_v - _column(arc_radius) * np.sin(point_angle),
+    )
+
+    # thickness along the arc: lobes at evenly spaced positions, filaments between them
+    strength = c[:, _P["lobe_strength"]]
+    thickness = np.broadcast_to(_column(half_thickness), distance.shape).copy()
+    lobed = np.flatnonzero(strength > 0.01)
+    if lobed.size:
+        n_lobes = params["n_lobes"][lobed]
+        position = 0.5 * (s[lobed] + 1)
+        spacing = 1.0 / np.maximum(n_lobes - 1, 1)
+        width = 0.3 * spacing
+        profile = np.zeros_like(position)
+        for k in range(int(n_lobes.max())):
+            active = k < n_lobes
+            bump = np.exp(-(((position - _column(k * spacing)) / _column(width)) ** 2))
+            bump *= _column(params["lobe_sizes"][lobed, k] * active)
+            np.maximum(profile, bump, out=profile)
+        lobe_strength = _column(strength[lobed])
+        thickness[lobed] *= (1 - lobe_strength) + lobe_strength * profile
+    np.maximum(thickness, _column(0.12 * half_thickness), out=thickness)
+    return _soft(distance - thickness, pixel), anchor
+
+
+def _render_spots(
+    count: np.ndarray,
+    centres: np.ndarray,
+    radii: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    pixel: float,
+) -> np.ndarray:
+    """Union of up to ``centres.shape[1]`` small discs (nucleoli, vacuoles) per image."""
+    out = np.zeros_like(u)
+    for k in range(int(count.max(initial=0))):
+        active = np.flatnonzero(k < count)
+        distance = np.hypot(
+            u[active] - _column(centres[active, k, 0]), v[active] - _column(centres[active, k, 1])
+        )
+        out[active] = np.maximum(out[active], _soft(distance - _column(radii[active, k]), pixel))
+    return out
+
+
+def _render_red_cells(
+    params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, pixel: float
+) -> np.ndarray:
+    """Stain density of the red cells: discs with a paler centre, around the white cell."""
+    count = params["n_red_cells"]
+    zoom = params["zoom"]
+    density = np.zeros((count.shape[0], x.shape[-1], x.shape[-1]), dtype=_FLOAT)
+    angle = 2.0 * np.pi * params["red_cell_position"][..., 0]
+    distance = 0.7 + 0.5 * params["red_cell_position"][..., 1]
+    for k in range(int(count.max())):
+        active = np.flatnonzero(k < count)
+        r = params["red_cell_radius"][active, k] * zoom[active]
+        cx = (params["centre"][active, 0] + distance[active, k] * np.cos(angle[active, k])) * zoom[
+            active
+        ]
+        cy = (params["centre"][active, 1] + distance[active, k] * np.sin(angle[active, k])) * zoom[
+            active
+        ]
+        cos_a = _column(np.cos(params["red_cell_angle"][active, k]))
+        sin_a = _column(np.sin(params["red_cell_angle"][active, k]))
+        du = (x - _column(cx)) * cos_a + (y - _column(cy)) * sin_a
+        dv = (y - _column(cy)) * cos_a - (x - _column(cx)) * sin_a
+        rho = np.sqrt((du / _column(params["red_cell_aspect"][active, k])) ** 2 + dv**2)
+        # biconcave disc: thinner, hence paler, in the middle
+        profile = 1 - _FLOAT(0.55) * np.exp(-((rho / _column(0.55 * r)) ** 2))
+        density[active] = np.maximum(density[active], _soft(rho - _column(r), pixel) * profile)
+    return density

@@ -1,0 +1,298 @@
+"""Tests of load_aml_cytomorphology and load_image_folder on tiny fake image trees."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from skimage.io import imsave
+
+import qbloodcell.datasets._loaders as loaders
+from qbloodcell.datasets import (
+    AML_CLASSES,
+    AML_CYTOMORPHOLOGY_CLASSES,
+    load_aml_cytomorphology,
+    load_image_folder,
+)
+
+# a value per class, so that each image tells which class folder it came from
+CLASS_VALUE = {"MYO": 40, "NGS": 120, "LYT": 200, "PMO": 80}
+COUNTS = {"MYO": 4, "NGS": 5, "LYT": 3, "PMO": 2}
+
+
+def _write_tiff(path: Path, value: int, *, rgba: bool = True, size: int = 24) -> None:
+    channels = 4 if rgba else 3
+    image = np.full((size, size, channels), value, dtype=np.uint8)
+    if rgba:
+        image[..., 3] = 255
+    tifffile.imwrite(path, image)
+
+
+@pytest.fixture
+def tcia_tree(tmp_path):
+    """A miniature TCIA download: nested top folder, 4 classes, an empty class, a bad file."""
+    root = tmp_path / "download" / "AML-Cytomorphology_LMU"
+    for code, count in COUNTS.items():
+        (root / code).mkdir(parents=True)
+        for i in range(count):
+            _write_tiff(root / code / f"{code}_{i:04d}.tiff", CLASS_VALUE[code])
+    (root / "MOB").mkdir()  # a class folder with no image
+    (root / "LYT" / "LYT_corrupt.tiff").write_bytes(b"this is not a tiff")
+    (root / "NGS" / "notes.txt").write_text("ignored: not an image extension")
+    (root / "NGS" / ".hidden.tiff").write_bytes(b"ignored: hidden")
+    return tmp_path / "download"
+
+
+def _call_recording_warnings(function, *args, **kwargs):
+    """Call ``function`` and return its result and the text of all warnings it raised."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        result = function(*args, **kwargs)
+    assert all(issubclass(w.category, UserWarning) for w in record)
+    return result, " | ".join(str(w.message) for w in record)
+
+
+def _load_quietly(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return load_aml_cytomorphology(*args, **kwargs)
+
+
+def test_class_table_matches_published_counts():
+    assert len(AML_CYTOMORPHOLOGY_CLASSES) == 15
+    assert sum(count for _, count in AML_CYTOMORPHOLOGY_CLASSES.values()) == 18365
+    assert AML_CYTOMORPHOLOGY_CLASSES["MYO"] == ("myeloblast", 3268)
+    assert set(AML_CLASSES) == {"MYO", "MOB", "PMO", "PMB"}
+    assert sum(AML_CYTOMORPHOLOGY_CLASSES[c][1] for c in AML_CLASSES) == 3382
+
+
+def test_binary_load_warns_and_lists_skipped(tcia_tree):
+    data, messages = _call_recording_warnings(load_aml_cytomorphology, tcia_tree, image_size=16)
+    assert "LYT_corrupt.tiff" in messages
+    assert "MOB (monoblast)" in messages  # empty folder named
+    assert "EOS (eosinophil)" in messages  # missing folder named
+    assert data.skipped_files == [
+        str(tcia_tree / "AML-Cytomorphology_LMU" / "LYT" / "LYT_corrupt.tiff")
+    ]
+    assert data.images.shape == (14, 16, 16, 3)
+    assert data.images.dtype == np.uint8
+    assert data.target_names.tolist() == ["healthy", "AML"]
+    assert data.target.dtype == np.int64
+    # MYO and PMO are AML, NGS and LYT healthy
+    expected = np.isin(data.class_names, ["MYO", "PMO"]).astype(int)
+    np.testing.assert_array_equal(data.target, expected)
+    assert np.bincount(data.target).tolist() == [8, 6]
+    # each image holds the value of its own class folder
+    for image, code, filename in zip(data.images, data.class_names, data.filenames, strict=True):
+        assert Path(filename).parent.name == code
+        assert np.all(np.abs(image.astype(int) - CLASS_VALUE[code]) <= 1)
+    assert "MYO" in data.DESCR
+
+
+def test_root_at_class_level_gives_same_result(tcia_tree):
+    nested = _load_quietly(tcia_tree, image_size=16)
+    direct = _load_quietly(tcia_tree / "AML-Cytomorphology_LMU", image_size=16)
+    np.testing.assert_array_equal(nested.images, direct.images)
+    np.testing.assert_array_equal(nested.filenames, direct.filenames)
+
+
+def test_morphology_target_keeps_classes(tcia_tree):
+    data = _load_quietly(tcia_tree, image_size=16, target="morphology")
+    assert data.target_names.tolist() == list(AML_CYTOMORPHOLOGY_CLASSES)
+    np.testing.assert_array_equal(data.target_names[data.target], data.class_names)
+    counts = {code: int(np.sum(data.class_names == code)) for code in COUNTS}
+    assert counts == {"MYO": 4, "NGS": 5, "LYT": 3, "PMO": 2}
+
+
+def test_class_mapping_moves_and_drops(tcia_tree):
+    data = _load_quietly(tcia_tree, image_size=16, class_mapping={"PMO": None, "LYT": "AML"})
+    assert "PMO" not in set(data.class_names.tolist())
+    np.testing.assert_array_equal(data.target == 1, np.isin(data.class_names, ["MYO", "LYT"]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"class_mapping": {"XYZ": "AML"}}, ValueError, "unknown class code 'XYZ'"),
+        ({"class_mapping": {"MYO": "blast"}}, ValueError, r"class_mapping\['MYO'\] must be"),
+        ({"class_mapping": ["MYO"]}, TypeError, "class_mapping must be a dict"),
+        (
+            {"class_mapping": {"MYO": "AML"}, "target": "morphology"},
+            ValueError,
+            "only applies to target='binary'",
+        ),
+        ({"target": "cells"}, ValueError, "target must be 'binary' or 'morphology'"),
+        ({"image_size": 2}, ValueError, "image_size must be an int >= 8"),
+    ],
+)
+def test_bad_arguments(tcia_tree, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        load_aml_cytomorphology(tcia_tree, **kwargs)
+
+
+def test_subset_reads_only_chosen_files(tcia_tree, monkeypatch):
+    read = []
+    original = loaders._read_one
+
+    def counting_read(path, image_size):
+        read.append(path)
+        return original(path, image_size)
+
+    monkeypatch.setattr(loaders, "_read_one", counting_read)
+    data = _load_quietly(tcia_tree, image_size=16, n_samples_per_class=2, random_state=0)
+    assert len(read) == 4
+    assert sorted(read) == sorted(data.filenames.tolist() + data.skipped_files)
+    assert np.bincount(data.target, minlength=2).sum() + len(data.skipped_files) == 4
+
+
+def test_subset_is_balanced_and_deterministic(tcia_tree):
+    (tcia_tree / "AML-Cytomorphology_LMU" / "LYT" / "LYT_corrupt.tiff").unlink()
+    a = _load_quietly(tcia_tree, image_size=16, n_samples_per_class=3, random_state=7)
+    b = _load_quietly(tcia_tree, image_size=16, n_samples_per_class=3, random_state=7)
+    assert np.bincount(a.target).tolist() == [3, 3]
+    np.testing.assert_array_equal(a.filenames, b.filenames)
+    np.testing.assert_array_equal(a.images, b.images)
+
+
+def test_subset_too_large_names_class(tcia_tree):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match=r"'PMO' has 2"):
+            load_aml_cytomorphology(tcia_tree, target="morphology", n_samples_per_class=3)
+
+
+def test_parallel_reading_gives_same_result(tcia_tree):
+    serial = _load_quietly(tcia_tree, image_size=16)
+    parallel = _load_quietly(tcia_tree, image_size=16, n_jobs=2)
+    np.testing.assert_array_equal(serial.images, parallel.images)
+    np.testing.assert_array_equal(serial.filenames, parallel.filenames)
+    assert serial.skipped_files == parallel.skipped_files
+
+
+def test_return_X_y(tcia_tree):
+    images, target = _load_quietly(tcia_tree, image_size=16, return_X_y=True)
+    assert images.shape == (14, 16, 16, 3)
+    assert target.shape == (14,)
+
+
+def test_missing_root_and_no_class_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_aml_cytomorphology(tmp_path / "nowhere")
+    (tmp_path / "random_folder").mkdir()
+    with pytest.raises(FileNotFoundError, match="No AML-Cytomorphology_LMU class folder"):
+        load_aml_cytomorphology(tmp_path)
+    file = tmp_path / "file.txt"
+    file.write_text("x")
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_aml_cytomorphology(file)
+    with pytest.raises(TypeError, match="root must be a str or path-like"):
+        load_aml_cytomorphology(42)
+
+
+def test_only_empty_class_folders_raise(tmp_path):
+    (tmp_path / "MYO").mkdir()
+    with pytest.warns(UserWarning, match="MYO"), pytest.raises(ValueError, match="No images"):
+        load_aml_cytomorphology(tmp_path)
+
+
+def test_all_files_unreadable_raise(tmp_path):
+    (tmp_path / "MYO").mkdir()
+    (tmp_path / "MYO" / "bad.tiff").write_bytes(b"garbage")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match=r"None of the 1 image.*bad\.tiff"):
+            load_aml_cytomorphology(tmp_path)
+    assert any("bad.tiff" in str(w.message) for w in record)
+
+
+def test_unknown_folder_is_ignored_with_warning(tcia_tree):
+    extra = tcia_tree / "AML-Cytomorphology_LMU" / "XYZ"
+    extra.mkdir()
+    _write_tiff(extra / "x.tiff", 10)
+    data, messages = _call_recording_warnings(load_aml_cytomorphology, tcia_tree, image_size=16)
+    assert "not AML-Cytomorphology_LMU classes" in messages
+    assert "['XYZ']" in messages
+    assert "XYZ" not in set(data.class_names.tolist())
+
+
+def test_single_binary_class_warns(tmp_path):
+    (tmp_path / "NGS").mkdir()
+    _write_tiff(tmp_path / "NGS" / "a.tiff", 100)
+    data, messages = _call_recording_warnings(load_aml_cytomorphology, tmp_path, image_size=16)
+    assert "the binary target has a single class" in messages
+    assert data.target.tolist() == [0]
+
+
+# --- load_image_folder ---------------------------------------------------------------
+
+
+@pytest.fixture
+def folder_tree(tmp_path):
+    root = tmp_path / "images"
+    (root / "b_cells").mkdir(parents=True)
+    (root / "a_cells").mkdir()
+    (root / "empty").mkdir()
+    imsave(root / "a_cells" / "one.png", np.full((20, 30, 3), 50, np.uint8), check_contrast=False)
+    imsave(root / "a_cells" / "two.bmp", np.full((20, 20, 3), 60, np.uint8), check_contrast=False)
+    # a grayscale uint16 TIFF is repeated over the three channels
+    tifffile.imwrite(root / "b_cells" / "gray.tif", np.full((32, 32), 65535, np.uint16))
+    imsave(
+        root / "b_cells" / "photo.jpg", np.full((24, 24, 3), 128, np.uint8), check_contrast=False
+    )
+    (root / "b_cells" / "readme.md").write_text("not an image")
+    return root
+
+
+def test_image_folder_reads_all_formats(folder_tree):
+    with pytest.warns(UserWarning, match=r"without images.*'empty'"):
+        data = load_image_folder(folder_tree, image_size=12)
+    assert data.target_names.tolist() == ["a_cells", "b_cells"]
+    assert data.images.shape == (4, 12, 12, 3)
+    assert data.target.tolist() == [0, 0, 1, 1]
+    names = [Path(f).name for f in data.filenames]
+    assert names == ["one.png", "two.bmp", "gray.tif", "photo.jpg"]
+    assert np.all(data.images[names.index("gray.tif")] == 255)
+    assert np.all(np.abs(data.images[names.index("photo.jpg")].astype(int) - 128) <= 3)
+    assert data.skipped_files == []
+    np.testing.assert_array_equal(data.class_names, data.target_names[data.target])
+
+
+def test_image_folder_extensions(folder_tree):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        data = load_image_folder(folder_tree, image_size=12, extensions=["PNG", ".tif"])
+    assert sorted(Path(f).name for f in data.filenames) == ["gray.tif", "one.png"]
+    with pytest.raises(ValueError, match="extensions is empty"):
+        load_image_folder(folder_tree, extensions=[])
+    with pytest.raises(TypeError, match="extensions must be an iterable"):
+        load_image_folder(folder_tree, extensions=3)
+
+
+def test_image_folder_corrupt_file_listed(folder_tree):
+    (folder_tree / "a_cells" / "broken.png").write_bytes(b"\x89PNG broken")
+    data, messages = _call_recording_warnings(load_image_folder, folder_tree, image_size=12)
+    assert "Skipping unreadable image file" in messages
+    assert "broken.png" in messages
+    assert [Path(p).name for p in data.skipped_files] == ["broken.png"]
+    assert data.images.shape[0] == 4
+
+
+def test_image_folder_subset(folder_tree):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        images, target = load_image_folder(
+            folder_tree, image_size=12, n_samples_per_class=1, random_state=0, return_X_y=True
+        )
+    assert sorted(target.tolist()) == [0, 1]
+    assert images.shape == (2, 12, 12, 3)
+
+
+def test_image_folder_without_images(tmp_path):
+    (tmp_path / "a").mkdir()
+    with pytest.raises(ValueError, match="No images found"):
+        load_image_folder(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_image_folder(tmp_path / "missing")
