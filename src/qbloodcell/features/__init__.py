@@ -1,0 +1,9 @@
+"""Image -> feature transformation: the 20 engineered features of the study.
+
+:class:`BloodCellFeatures` is a scikit-learn transformer taking batches of blood-cell
+images; :data:`FEATURE_NAMES` lists its 20 output features in the paper's order.
+"""
+
+from qbloodcell.features._transformer import FEATURE_NAMES, BloodCellFeatures
+
+__all__ = ["FEATURE_NAMES", "BloodCellFeatures"]
