@@ -1,0 +1,135 @@
+"""Benchmark EquilibriumPropagationClassifier: accuracy vs backprop MLP, fit/predict speed.
+
+Run: ``python benchmarks/bench_ep.py [--seeds 5]``. Uses the study pipeline
+(make_blood_cells -> BloodCellFeatures -> StandardScaler) when those exist, else a
+make_classification stand-in with 20 features (reported as such). Study protocol:
+250 samples per class, stratified 80/20 split per seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+
+from qbloodcell.ep import EquilibriumPropagationClassifier
+
+_spec = importlib.util.spec_from_file_location(
+    "_ep_numpy_reference", pathlib.Path(__file__).with_name("_ep_numpy_reference.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+reference = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(reference)
+
+
+def load_data():
+    try:
+        from qbloodcell.datasets import make_blood_cells
+        from qbloodcell.features import BloodCellFeatures
+
+        images, y = make_blood_cells(250, random_state=0, return_X_y=True)
+        X = BloodCellFeatures().fit_transform(images)
+        return X, y, "make_blood_cells(250) -> BloodCellFeatures"
+    except (ImportError, AttributeError):
+        X, y = make_classification(
+            n_samples=500,
+            n_features=20,
+            n_informative=8,
+            class_sep=0.9,
+            flip_y=0.02,
+            random_state=0,
+        )
+        return X, y, "stand-in make_classification(500, 20 features, 8 informative)"
+
+
+def split(X, y, seed):
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    X, y, source = load_data()
+    print(f"data: {source}, X {X.shape}")
+
+    start = time.perf_counter()
+    EquilibriumPropagationClassifier(hidden_layer_sizes=(4,), max_iter=1, early_stopping=False).fit(
+        X[:40], y[:40]
+    )
+    print(
+        f"first fit in this process (numba compile or cache load): {time.perf_counter() - start:.2f} s"
+    )
+
+    ep_scores, mlp_scores = [], []
+    for seed in range(args.seeds):
+        X_train, X_test, y_train, y_test = split(X, y, seed)
+        start = time.perf_counter()
+        ep = EquilibriumPropagationClassifier(random_state=seed).fit(X_train, y_train)
+        ep_time = time.perf_counter() - start
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp = MLPClassifier((256, 128, 64), random_state=seed).fit(X_train, y_train)
+        mlp_time = time.perf_counter() - start
+        ep_scores.append(ep.score(X_test, y_test))
+        mlp_scores.append(mlp.score(X_test, y_test))
+        print(
+            f"seed {seed}: EP {ep_scores[-1]:.3f} (fit {ep_time:.2f} s, {ep.n_iter_} epochs, "
+            f"{ep.mean_free_steps_:.1f} free / {ep.mean_nudged_steps_:.1f} nudged sweeps per phase)"
+            f"  MLP {mlp_scores[-1]:.3f} (fit {mlp_time:.2f} s)"
+        )
+    print(
+        f"mean test accuracy: EP {np.mean(ep_scores):.4f}  MLP {np.mean(mlp_scores):.4f}  "
+        f"difference {np.mean(ep_scores) - np.mean(mlp_scores):+.4f}"
+    )
+
+    # speed: numba vs NumPy reference, same algorithm, same data, same random draws
+    X_train, X_test, y_train, _ = split(X, y, 0)
+    params = {"random_state": 0}
+    start = time.perf_counter()
+    ep = EquilibriumPropagationClassifier(**params).fit(X_train, y_train)
+    numba_time = time.perf_counter() - start
+    start = time.perf_counter()
+    ref_weights, _, ref_epochs = reference.fit_reference(X_train, y_train, **params)
+    numpy_time = time.perf_counter() - start
+    difference = max(
+        float(np.max(np.abs(a - b))) for a, b in zip(ep.coefs_, ref_weights, strict=True)
+    )
+    print(
+        f"fit {X_train.shape}: numba {numba_time:.2f} s ({ep.n_iter_} epochs), NumPy reference "
+        f"{numpy_time:.2f} s ({ref_epochs} epochs), ratio {numpy_time / numba_time:.2f}x, "
+        f"max |coef difference| {difference:.2e}"
+    )
+    print(
+        f"relaxation sweeps per phase: free {ep.mean_free_steps_:.1f} (cap {ep.n_free_steps}), "
+        f"nudged {ep.mean_nudged_steps_:.1f} (cap {ep.n_nudged_steps}), relax_tol {ep.relax_tol}"
+    )
+    batch = X_test[:100]
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        ep.predict(batch)
+        times.append(time.perf_counter() - start)
+    print(
+        f"predict {batch.shape}: first call {times[0] * 1e3:.2f} ms, median of next 19 "
+        f"{np.median(times[1:]) * 1e3:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Each numba kernel against the plain NumPy reference in ``_ep_reference.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import numpy as np
+import pytest
+
+from qbloodcell.ep import _kernels
+from qbloodcell.ep._classifier import _Architecture
+
+_spec = importlib.util.spec_from_file_location(
+    "_ep_reference", pathlib.Path(__file__).with_name("_ep_reference.py")
+)
+assert _spec is not None
+assert _spec.loader is not None
+ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ref)
+
+LAYER_SIZES = (5, 8, 6, 3)
+ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
+
+
+def _problem(seed, n_samples=7, scale=0.8):
+    rng = np.random.RandomState(seed)
+    arch = _Architecture(LAYER_SIZES)
+    weights = rng.normal(scale=scale, size=arch.n_weights)
+    biases = rng.normal(scale=0.3, size=arch.n_biases)
+    inputs = rng.normal(size=(n_samples, LAYER_SIZES[0]))
+    targets = rng.uniform(-1, 1, size=(n_samples, LAYER_SIZES[-1]))
+    states = rng.uniform(0, 1, size=n_samples * arch.n_states)
+    return arch, weights, biases, inputs, targets, states
+
+
+@pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
+@pytest.mark.parametrize("beta", [0.0, 0.5, -0.3])
+def test_relax_matches_numpy_reference(activation, beta):
+    arch, weights, biases, inputs, targets, states = _problem(0)
+    n_samples = inputs.shape[0]
+    expected = ref.split_states(states, LAYER_SIZES, n_samples)
+    weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
+    # tol=0 runs exactly max_steps sweeps in both
+    ref_steps, ref_change = ref.relax_reference(
+        inputs, weight_list, bias_list, expected, targets, beta, activation, 7, 0.0
+    )
+    steps, change = arch.relax(
+        inputs, weights, biases, states, targets, beta, ACTIVATIONS[activation], 7, 0.0
+    )
+    assert steps == ref_steps == 7
+    assert change == pytest.approx(ref_change, abs=1e-12)
+    got = ref.split_states(states, LAYER_SIZES, n_samples)
+    for layer_got, layer_expected in zip(got, expected, strict=True):
+        np.testing.assert_allclose(layer_got, layer_expected, rtol=0, atol=1e-12)
+
+
+def test_relax_stops_at_tolerance_like_reference():
+    arch, weights, biases, inputs, targets, states = _problem(1, scale=0.3)
+    expected = ref.split_states(states, LAYER_SIZES, inputs.shape[0])
+    weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
+    ref_steps, ref_change = ref.relax_reference(
+        inputs, weight_list, bias_list, expected, targets, 0.0, "tanh", 500, 1e-9
+    )
+    steps, change = arch.relax(
+        inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 500, 1e-9
+    )
+    assert 1 < steps == ref_steps < 500
+    assert change <= 1e-9
+    assert ref_change <= 1e-9
+
+
+def test_relax_propagates_nan():
+    arch, weights, biases, inputs, targets, states = _problem(2)
+    weights[3] = np.nan
+    _, change = arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 5, 1e-6)
+    assert np.isnan(change)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.25])
+def test_ep_gradient_matches_numpy_reference(scale):
+    arch, _weights, _biases, inputs, _, states = _problem(3)
+    n_samples = inputs.shape[0]
+    other = np.random.RandomState(4).uniform(-1, 1, size=states.shape)
+    weight_grad = np.empty(arch.n_weights)
+    bias_grad = np.empty(arch.n_biases)
+    _kernels.ep_gradient(
+        inputs,
+        arch.layer_sizes,
+        arch.weight_offsets,
+        arch.bias_offsets,
+        arch.state_offsets,
+        states,
+        other,
+        scale,
+        weight_grad,
+        bias_grad,
+    )
+    expected_w, expected_b = ref.ep_gradient_reference(
+        inputs,
+        ref.split_states(states, LAYER_SIZES, n_samples),
+        ref.split_states(other, LAYER_SIZES, n_samples),
+        scale,
+    )
+    got_w, got_b = ref.split_parameters(weight_grad, bias_grad, LAYER_SIZES)
+    for got, expected in zip(got_w + got_b, expected_w + expected_b, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
