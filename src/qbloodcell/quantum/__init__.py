@@ -1,0 +1,8 @@
+"""Variational quantum circuit classification (Qiskit).
+
+Importing this subpackage imports Qiskit; ``import qbloodcell`` alone does not.
+"""
+
+from qbloodcell.quantum._classifier import VQCClassifier
+
+__all__ = ["VQCClassifier"]
