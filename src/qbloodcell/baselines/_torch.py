@@ -1,0 +1,85 @@
+"""Lazy access to torch, an optional dependency of :mod:`qbloodcell.baselines`."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+INSTALL_HINT = (
+    "The CNN baseline needs PyTorch, an optional dependency of qbloodcell. Install it with "
+    "pip install 'qbloodcell[torch]' (or follow https://pytorch.org/get-started/ for a "
+    "GPU build)."
+)
+
+
+def import_torch() -> Any:
+    """Import and return :mod:`torch`, or raise an ImportError that says how to install it.
+
+    ``import qbloodcell.baselines`` never imports torch; estimators call this helper from
+    ``fit`` and ``predict`` instead.
+    """
+    try:
+        return importlib.import_module("torch")
+    except ImportError as exc:
+        raise ImportError(INSTALL_HINT) from exc
+
+
+def effective_n_threads(n_jobs: int | None) -> int | None:
+    """Number of torch threads for ``n_jobs``; ``None`` keeps torch's current setting.
+
+    Negative values count back from the number of CPUs as in joblib: ``-1`` uses all of
+    them, ``-2`` all but one.
+    """
+    if n_jobs is None:
+        return None
+    if n_jobs > 0:
+        return int(n_jobs)
+    n_cpus = os.cpu_count() or 1
+    return max(1, n_cpus + 1 + int(n_jobs))
+
+
+@contextmanager
+def torch_threads(torch: Any, n_jobs: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads`` set from ``n_jobs``, then restore it."""
+    n_threads = effective_n_threads(n_jobs)
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def resolve_device(torch: Any, device: Any) -> Any:
+    """Return ``torch.device(device)`` after checking that the device can be used."""
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(
+            f"device must be a torch device or its name, such as 'cpu', 'cuda' or 'cuda:1'; "
+            f"got {device!r}."
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but CUDA is not available to this torch installation "
+                f"(torch {torch.__version__}, torch.cuda.is_available() is False). Use "
+                "device='cpu', or set_params(device='cpu') on a model trained on a GPU."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} but only {torch.cuda.device_count()} CUDA device(s) are "
+                "visible."
+            )
+    elif resolved.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device={device!r} but the MPS backend is not available.")
+    elif resolved.type != "cpu":
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:<index>' or 'mps'; got {device!r}.")
+    return resolved
