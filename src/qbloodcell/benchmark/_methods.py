@@ -1,0 +1,196 @@
+"""The study's four methods as estimator factories, and the resolution of user methods.
+
+A *factory* is a callable ``factory(random_state=int) -> unfitted estimator``. The default
+factories import their component lazily, so that a missing component (or a missing optional
+dependency such as torch) makes only that method unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.base import clone
+
+Factory = Callable[..., Any]
+
+#: Study settings shortened by ``quick=True``: a demo and CI preset, not the study's protocol.
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {
+    "cnn": {"max_iter": 8},
+    "dense": {},
+    "ep": {"max_iter": 20},
+    "vqc": {},
+}
+
+
+def _dense(*, random_state: int, quick: bool = False) -> Any:
+    from qbloodcell.baselines import make_dense_classifier
+
+    settings = QUICK_SETTINGS["dense"] if quick else {}
+    return make_dense_classifier(random_state=random_state, **settings)
+
+
+def _ep(*, random_state: int, quick: bool = False) -> Any:
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from qbloodcell.ep import EquilibriumPropagationClassifier
+    from qbloodcell.features import BloodCellFeatures
+
+    settings = QUICK_SETTINGS["ep"] if quick else {}
+    return make_pipeline(
+        BloodCellFeatures(),
+        StandardScaler(),
+        EquilibriumPropagationClassifier(random_state=random_state, **settings),
+    )
+
+
+def _vqc(*, random_state: int, quick: bool = False) -> Any:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from qbloodcell.features import BloodCellFeatures
+    from qbloodcell.quantum import VQCClassifier
+
+    settings = QUICK_SETTINGS["vqc"] if quick else {}
+    return make_pipeline(
+        BloodCellFeatures(),
+        StandardScaler(),
+        PCA(n_components=4, random_state=random_state),
+        MinMaxScaler(feature_range=(0, 2)),
+        VQCClassifier(random_state=random_state, **settings),
+    )
+
+
+def _cnn(*, random_state: int, quick: bool = False) -> Any:
+    from qbloodcell.baselines import CNNClassifier
+
+    settings = QUICK_SETTINGS["cnn"] if quick else {}
+    return CNNClassifier(random_state=random_state, **settings)
+
+
+@dataclass(frozen=True)
+class _DefaultMethod:
+    label: str
+    pipeline: str
+    factory: Callable[..., Any]
+
+
+#: The study's methods in the order of its Table II.
+DEFAULT_METHODS: dict[str, _DefaultMethod] = {
+    "cnn": _DefaultMethod(
+        "CNN (classical)",
+        "CNNClassifier on the 64x64 RGB images",
+        _cnn,
+    ),
+    "dense": _DefaultMethod(
+        "Dense NN (classical)",
+        "make_dense_classifier(): BloodCellFeatures -> StandardScaler -> MLPClassifier(256, 128, 64)",
+        _dense,
+    ),
+    "ep": _DefaultMethod(
+        "EP (quantum-inspired)",
+        "BloodCellFeatures -> StandardScaler -> EquilibriumPropagationClassifier",
+        _ep,
+    ),
+    "vqc": _DefaultMethod(
+        "VQC (quantum, simulated)",
+        "BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> VQCClassifier",
+        _vqc,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method of a benchmark run: how to build a fresh estimator for a seed."""
+
+    name: str
+    label: str
+    pipeline: str
+    build: Callable[[int], Any]
+
+
+def _from_estimator(estimator: Any) -> Callable[[int], Any]:
+    def build(random_state: int) -> Any:
+        model = clone(estimator)
+        seeds = {key: random_state for key in model.get_params() if key.endswith("random_state")}
+        return model.set_params(**seeds)
+
+    return build
+
+
+def _from_factory(factory: Factory, *, quick: bool | None = None) -> Callable[[int], Any]:
+    def build(random_state: int) -> Any:
+        if quick is None:
+            return factory(random_state=random_state)
+        return factory(random_state=random_state, quick=quick)
+
+    return build
+
+
+def resolve_methods(methods: Any, *, quick: bool) -> list[MethodSpec]:
+    """Turn the ``methods`` argument of ``run_benchmark`` into a list of specifications.
+
+    Accepted: a name of a default method, a sequence of names, or a mapping
+    ``{name: factory or estimator}`` (a mapping value ``None`` means the default method of
+    that name).
+    """
+    if isinstance(methods, str):
+        methods = (methods,)
+    if isinstance(methods, Mapping):
+        items = list(methods.items())
+    elif isinstance(methods, Sequence) and not isinstance(methods, bytes):
+        items = [(name, None) for name in methods]
+    else:
+        raise TypeError(
+            "methods must be a method name, a sequence of names or a mapping "
+            f"{{name: factory or estimator}}, got {type(methods).__name__}."
+        )
+    if not items:
+        raise ValueError("methods is empty: give at least one method.")
+    specs: list[MethodSpec] = []
+    for name, value in items:
+        if not isinstance(name, str) or not name or name != name.strip() or "," in name:
+            raise ValueError(
+                f"method names must be non-empty strings without commas or surrounding "
+                f"spaces, got {name!r}."
+            )
+        if any(spec.name == name for spec in specs):
+            raise ValueError(f"method {name!r} is given twice in methods.")
+        if value is None:
+            if name not in DEFAULT_METHODS:
+                raise ValueError(
+                    f"unknown method {name!r}: the built-in methods are "
+                    f"{sorted(DEFAULT_METHODS)}; pass methods={{name: factory}} for others."
+                )
+            default = DEFAULT_METHODS[name]
+            specs.append(
+                MethodSpec(
+                    name,
+                    default.label,
+                    default.pipeline,
+                    _from_factory(default.factory, quick=quick),
+                )
+            )
+        elif isinstance(value, type):
+            raise TypeError(
+                f"methods[{name!r}] is the class {value.__name__}: pass an instance, e.g. "
+                f"{value.__name__}(), or a factory(random_state=int) returning one."
+            )
+        elif hasattr(value, "fit") and hasattr(value, "get_params"):
+            specs.append(MethodSpec(name, name, repr(value), _from_estimator(value)))
+        elif callable(value):
+            specs.append(
+                MethodSpec(
+                    name, name, getattr(value, "__name__", repr(value)), _from_factory(value)
+                )
+            )
+        else:
+            raise TypeError(
+                f"methods[{name!r}] must be a scikit-learn estimator, a callable "
+                f"factory(random_state=int) returning one, or None, got {type(value).__name__}."
+            )
+    return specs

@@ -1,0 +1,202 @@
+"""The ``qbloodcell`` command: a thin argparse layer over the Python API.
+
+``qbloodcell benchmark`` runs :func:`qbloodcell.benchmark.run_benchmark` and prints the
+Table II-shaped results table and where the files are; ``qbloodcell --version`` prints the
+version. Invalid arguments and unusable data end with a one-line message and exit status 2,
+an interrupted run with a hint to ``--resume`` and exit status 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import qbloodcell
+
+#: Default output folder of ``qbloodcell benchmark``.
+DEFAULT_OUT = "qbloodcell-benchmark"
+
+
+def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    from qbloodcell.benchmark._methods import DEFAULT_METHODS
+    from qbloodcell.benchmark._runner import DEFAULT_SEEDS, STUDY_SIZES
+
+    parser = argparse.ArgumentParser(
+        prog="qbloodcell",
+        description=(
+            "Quantum and quantum-inspired machine learning for blood-cell microscopy. "
+            "Run `qbloodcell benchmark` to reproduce the study's benchmark."
+        ),
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"qbloodcell {qbloodcell.__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    bench = commands.add_parser(
+        "benchmark",
+        help="run the study's benchmark (methods x samples per class x seeds)",
+        description=(
+            "Fit every method on balanced subsets of each size (stratified 80/20 splits, "
+            "several seeds) and write results.csv, summary.json, table.md and two plots. "
+            "Without --data the images are synthetic."
+        ),
+    )
+    bench.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(DEFAULT_METHODS),
+        default=list(DEFAULT_METHODS),
+        metavar="METHOD",
+        help=f"methods to run, among {', '.join(DEFAULT_METHODS)} (default: all)",
+    )
+    bench.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="images per class of the balanced subsets (default: "
+        f"{' '.join(map(str, STUDY_SIZES))}; with --quick: 50 100)",
+    )
+    bench.add_argument(
+        "--seeds",
+        type=int,
+        metavar="N",
+        help=f"repetitions per size, each a new subset and split (default: {DEFAULT_SEEDS}; "
+        "with --quick: 2)",
+    )
+    bench.add_argument(
+        "--data",
+        type=Path,
+        metavar="PATH",
+        help="folder of a local AML-Cytomorphology_LMU copy (default: synthetic images)",
+    )
+    bench.add_argument(
+        "--target",
+        choices=["binary", "morphology"],
+        default="binary",
+        help="AML vs healthy (default), or the morphological cell classes",
+    )
+    bench.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_OUT),
+        metavar="DIR",
+        help=f"output folder (default: ./{DEFAULT_OUT})",
+    )
+    existing = bench.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--resume", action="store_true", help="keep the finished runs in DIR, run the rest"
+    )
+    existing.add_argument(
+        "--overwrite", action="store_true", help="discard an earlier results.csv in DIR"
+    )
+    bench.add_argument(
+        "--n-jobs",
+        type=int,
+        metavar="N",
+        help="fits run in parallel (-1: all cores; default: one at a time)",
+    )
+    bench.add_argument(
+        "--backend",
+        choices=["loky", "dask"],
+        default="loky",
+        help="joblib's loky processes (default) or a dask.distributed cluster",
+    )
+    bench.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --backend dask)",
+    )
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="demo/CI preset: sizes 50 100, 2 seeds, fewer training iterations",
+    )
+    bench.add_argument(
+        "--random-state", type=int, default=0, metavar="N", help="seed of everything (default: 0)"
+    )
+    bench.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser, bench
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``qbloodcell`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str or None, default=None
+        The arguments, without the program name; None reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for invalid arguments or data, 130 when interrupted.
+
+    Examples
+    --------
+    >>> from qbloodcell.cli import main
+    >>> main(["--version"])
+    Traceback (most recent call last):
+    SystemExit: 0
+    """
+    parser, bench_parser = _build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.data is not None and not args.data.exists():
+        bench_parser.error(
+            f"--data {args.data}: no such folder; give a local copy of AML-Cytomorphology_LMU "
+            "(one sub-folder of images per class), or leave --data out for synthetic images."
+        )
+    if args.scheduler is not None and args.backend != "dask":
+        bench_parser.error("--scheduler needs --backend dask.")
+
+    from qbloodcell.benchmark import run_benchmark
+
+    try:
+        with warnings.catch_warnings():
+            # unavailable methods and failed runs are reported in the table and the files
+            warnings.simplefilter("always")
+            result = run_benchmark(
+                methods=args.methods,
+                sizes=args.sizes,
+                n_seeds=args.seeds,
+                data=args.data,
+                target=args.target,
+                out=args.out,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                n_jobs=args.n_jobs,
+                backend=args.backend,
+                scheduler_address=args.scheduler,
+                progress=not args.no_progress,
+                random_state=args.random_state,
+                quick=args.quick,
+            )
+    except KeyboardInterrupt:
+        print(
+            f"\nInterrupted. Finished runs are saved in {args.out / 'results.csv'}; run the "
+            "same command with --resume to continue.",
+            file=sys.stderr,
+        )
+        return 130
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        bench_parser.error(str(exc))
+
+    print()
+    print(result.to_markdown())
+    if result.unavailable:
+        for name, reason in result.unavailable.items():
+            print(f"unavailable: {name}: {reason}")
+    print("Files:")
+    for path in result.files.values():
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

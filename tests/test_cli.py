@@ -1,0 +1,141 @@
+"""The ``qbloodcell`` command, run in-process through ``main(argv)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import qbloodcell
+from qbloodcell import cli
+from qbloodcell.benchmark import _methods
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"qbloodcell {qbloodcell.__version__}"
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 2
+    assert "benchmark" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["benchmark", "--data", "no/such/folder"], "--data no/such/folder: no such folder"),
+        (["benchmark", "--sizes", "3"], "every entry of sizes must be an int >= 5, got 3"),
+        (["benchmark", "--seeds", "0"], "n_seeds must be an int >= 1"),
+        (["benchmark", "--n-jobs", "0"], "n_jobs must be None, -1 or an int >= 1"),
+        (["benchmark", "--methods", "lstm"], "invalid choice: 'lstm'"),
+        (["benchmark", "--scheduler", "tcp://a:1"], "--scheduler needs --backend dask"),
+        (["benchmark", "--resume", "--overwrite"], "not allowed with argument"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(argv, message, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--out", str(tmp_path / "out"), "--no-progress"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_arguments_reach_run_benchmark(monkeypatch, tmp_path, capsys):
+    """The CLI is a thin layer: every option maps onto a run_benchmark argument."""
+    seen = {}
+
+    def fake_run_benchmark(**kwargs):
+        seen.update(kwargs)
+        raise KeyboardInterrupt
+
+    import qbloodcell.benchmark
+
+    monkeypatch.setattr(qbloodcell.benchmark, "run_benchmark", fake_run_benchmark)
+    status = cli.main(
+        [
+            "benchmark",
+            "--methods",
+            "ep",
+            "vqc",
+            "--sizes",
+            "50",
+            "100",
+            "--seeds",
+            "5",
+            "--data",
+            str(tmp_path),
+            "--target",
+            "morphology",
+            "--out",
+            str(tmp_path / "out"),
+            "--resume",
+            "--n-jobs",
+            "2",
+            "--backend",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:8786",
+            "--quick",
+            "--random-state",
+            "7",
+            "--no-progress",
+        ]
+    )
+    assert seen == {
+        "methods": ["ep", "vqc"],
+        "sizes": [50, 100],
+        "n_seeds": 5,
+        "data": tmp_path,
+        "target": "morphology",
+        "out": tmp_path / "out",
+        "resume": True,
+        "overwrite": False,
+        "n_jobs": 2,
+        "backend": "dask",
+        "scheduler_address": "tcp://127.0.0.1:8786",
+        "progress": False,
+        "random_state": 7,
+        "quick": True,
+    }
+    # Ctrl-C: a hint to resume and exit status 130, no traceback
+    assert status == 130
+    assert "--resume" in capsys.readouterr().err
+
+
+def _mean_colour(batch):
+    return np.asarray(batch, dtype=float).reshape(len(batch), -1, 3).mean(axis=1)
+
+
+def cheap_method(*, random_state, quick=False):
+    return make_pipeline(FunctionTransformer(_mean_colour), LogisticRegression())
+
+
+def test_benchmark_end_to_end_prints_the_table_and_the_files(monkeypatch, tmp_path, capsys):
+    datasets = pytest.importorskip("qbloodcell.datasets")
+    if not hasattr(datasets, "make_blood_cells"):
+        pytest.skip("make_blood_cells not available yet")
+    cheap = _methods._DefaultMethod(
+        "Cheap (test)", "mean colour -> LogisticRegression", cheap_method
+    )
+    monkeypatch.setattr(_methods, "DEFAULT_METHODS", {"cheap": cheap})
+    out = tmp_path / "results"
+    argv = ["benchmark", "--sizes", "5", "10", "--seeds", "2", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| Method | Accuracy | Training | Test |" in printed
+    assert "| Cheap (test) | " in printed
+    for name in ("results.csv", "summary.json", "table.md", "accuracy_vs_samples.png"):
+        assert str(out / name) in printed
+        assert (out / name).exists()
+    # a second run into the same folder asks for --resume or --overwrite
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert "pass resume=True (--resume)" in capsys.readouterr().err
+    assert cli.main([*argv, "--resume"]) == 0
