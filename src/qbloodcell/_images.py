@@ -18,6 +18,8 @@ MIN_IMAGE_SIDE = 8
 #: Luminance weights (ITU-R BT.709), the same as ``skimage.color.rgb2gray``.
 GRAY_WEIGHTS = np.array([0.2125, 0.7154, 0.0721])
 
+# full-scale value of each integer dtype accepted
+_SCALES = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _ACCEPTED = (
     "a batch of images: an array of shape (n, H, W), (n, H, W, 3) or (n, H, W, 4), or a "
     "list of such images of any sizes, as uint8, uint16 or float in [0, 1]"
@@ -84,7 +86,11 @@ def check_images(
 
     if isinstance(images, np.ndarray):
         batch = _check_array_batch(images, argument)
-        converted = _to_float(batch, argument, index=None)
+        if mode == "gray" and batch.ndim == 4 and batch.shape[3] == 3 and batch.dtype in _SCALES:
+            # integer RGB straight to gray: no float RGB copy of the batch
+            converted = _luminance(batch, 1.0 / _SCALES[batch.dtype])
+        else:
+            converted = _to_float(batch, argument, index=None)
         converted = _convert_channels(converted, mode, batched=True)
         if image_size is not None and converted.shape[1:3] != (image_size, image_size):
             converted = np.stack([_resize(image, image_size) for image in converted])
@@ -212,10 +218,23 @@ def _convert_channels(array: np.ndarray, mode: str, *, batched: bool) -> np.ndar
             array = array[..., :3] * alpha + (1.0 - alpha)
     is_gray = array.ndim - (1 if batched else 0) == 2
     if mode == "gray":
-        return array if is_gray else array @ GRAY_WEIGHTS
+        return array if is_gray else _luminance(array, 1.0)
     if is_gray:
         return np.repeat(array[..., np.newaxis], 3, axis=-1)
     return array
+
+
+def _luminance(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """``scale * rgb @ GRAY_WEIGHTS`` as three scaled channel sums.
+
+    Written out rather than as a matrix product: ``@`` with a length-3 vector goes
+    through BLAS, whose threads compete with numba's when both pools are alive.
+    """
+    weights = GRAY_WEIGHTS * scale
+    gray = rgb[..., 0] * weights[0]
+    gray += rgb[..., 1] * weights[1]
+    gray += rgb[..., 2] * weights[2]
+    return gray
 
 
 def _resize(image: np.ndarray, image_size: int) -> np.ndarray:

@@ -111,12 +111,18 @@ def relax(
     # each sample stops moving once its own sweep changed nothing by more than tol, so
     # that a sample's fixed point does not depend on the rest of the batch
     active = np.ones(n_samples, dtype=np.bool_)
+    rows = np.arange(n_samples)
     sample_change = np.zeros(n_samples)
     max_change = np.inf
     n_steps = 0
     while n_steps < max_steps:
         n_steps += 1
-        sample_change[:] = 0.0
+        # only the samples still moving are updated: gather their rows so that the matrix
+        # products cost in proportion to them (converged samples keep their states)
+        n_rows = rows.shape[0]
+        compact = n_rows < n_samples
+        for k in range(n_rows):
+            sample_change[rows[k]] = 0.0
         for position in range(n_layers):
             # alternate the sweep direction so that a nudge of the output layer reaches the
             # first hidden layer within one sweep (symmetric Gauss-Seidel)
@@ -125,20 +131,23 @@ def relax(
             bias = biases[bias_offsets[layer - 1] : bias_offsets[layer - 1] + n_units]
             current = _state_view(states, state_offsets, layer_sizes, n_samples, layer)
             if layer == 1:
-                drive = input_drive.copy()
+                drive = input_drive[rows] if compact else input_drive.copy()
             else:
                 below = _state_view(states, state_offsets, layer_sizes, n_samples, layer - 1)
+                if compact:
+                    below = below[rows]
                 drive = np.dot(below, _weight_view(weights, weight_offsets, layer_sizes, layer - 1))
             if layer < n_layers:
                 above = _state_view(states, state_offsets, layer_sizes, n_samples, layer + 1)
+                if compact:
+                    above = above[rows]
                 upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
                 drive += np.dot(above, upper_weights.T)
-            for i in range(n_samples):
-                if not active[i]:
-                    continue
+            for k in range(n_rows):
+                i = rows[k]
                 change_i = sample_change[i]
                 for j in range(n_units):
-                    value = drive[i, j] + bias[j]
+                    value = drive[k, j] + bias[j]
                     if layer == n_layers and beta != 0.0:
                         value += beta * (targets[i, j] - current[i, j])
                     value = np.tanh(value) if activation == TANH else min(max(value, 0.0), 1.0)
@@ -161,6 +170,8 @@ def relax(
                     active[i] = False
         if n_active == 0:
             break
+        if n_active < n_rows:
+            rows = np.nonzero(active)[0]
         if max_change != max_change:
             break
     return n_steps, max_change

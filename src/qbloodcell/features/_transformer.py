@@ -19,7 +19,7 @@ from qbloodcell.features._kernels import (
     homogeneity_table,
 )
 
-#: Names of the 20 features, in the order of Table I of the study (Bano et al.).
+#: Names of the 20 features, in the order of Table I of the study.
 FEATURE_NAMES: tuple[str, ...] = (
     "intensity_mean",
     "intensity_std",
@@ -82,7 +82,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
     Each image is converted to grayscale in [0, 1] and resized to ``image_size`` by
     :func:`qbloodcell._images.check_images` (luminance weights of
     ``skimage.color.rgb2gray``; RGBA composited over white; anti-aliased resize), then
-    summarised by the five groups of Table I of Bano et al. The transformer is stateless:
+    summarised by the five groups of Table I of the study [1]_. The transformer is stateless:
     ``fit`` only validates, and ``transform`` works on an unfitted instance.
 
     Let ``x`` be the ``S x S`` gray image (``S = image_size``), ``N = S * S`` pixels.
@@ -176,9 +176,9 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
 
     References
     ----------
-    .. [1] A. Bano et al., "Quantum and quantum-inspired machine learning for acute
-       myeloid leukemia detection in blood-cell images" (the study this library
-       reproduces), Table I.
+    .. [1] "Analyzing Images of Blood Cells with Quantum Machine Learning Methods:
+       Equilibrium Propagation and Variational Quantum Circuits to Detect Acute Myeloid
+       Leukemia" (the study this library reproduces), Table I.
     .. [2] R. M. Haralick, K. Shanmugam and I. Dinstein, "Textural features for image
        classification", IEEE Trans. Syst., Man, Cybern. SMC-3(6), 610-621 (1973).
        :doi:`10.1109/TSMC.1973.4309314`
