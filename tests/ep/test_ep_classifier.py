@@ -17,6 +17,7 @@ from qbloodcell.ep import EquilibriumPropagationClassifier
 SMALL = {
     "hidden_layer_sizes": (16, 8),
     "max_iter": 15,
+    "learning_rate_init": 0.05,
     "n_free_steps": 400,
     "n_nudged_steps": 400,
     "random_state": 0,
@@ -108,7 +109,7 @@ def test_pickle_and_clone(fitted, data):
 def test_hard_sigmoid_and_one_sided(data):
     X, y = data
     clf = EquilibriumPropagationClassifier(
-        **SMALL, activation="hard_sigmoid", symmetric_nudging=False, learning_rate_init=0.05
+        **SMALL, activation="hard_sigmoid", symmetric_nudging=False
     ).fit(X, y)
     assert clf.score(X, y) > 0.7
     assert np.all(clf.predict_proba(X) >= 0)
@@ -130,7 +131,7 @@ def test_relaxation_convergence_warning(data):
 def test_divergence_raises(data, params, match):
     X, y = data
     with pytest.raises(FloatingPointError, match=match):
-        EquilibriumPropagationClassifier(**SMALL, **params).fit(X, y)
+        EquilibriumPropagationClassifier(**{**SMALL, **params}).fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -163,7 +164,9 @@ def test_bad_parameters(data, params, error, match):
 
 def test_per_layer_learning_rates(data):
     X, y = data
-    clf = EquilibriumPropagationClassifier(**SMALL, learning_rate_init=[0.1, 0.05, 0.02]).fit(X, y)
+    clf = EquilibriumPropagationClassifier(
+        **{**SMALL, "learning_rate_init": [0.1, 0.05, 0.02]}
+    ).fit(X, y)
     assert clf.score(X, y) > 0.7
 
 
