@@ -89,10 +89,12 @@ def test_quick_preset_shortens_training_only():
 
 def test_feature_cache_gives_the_same_results_and_charges_feature_time():
     require("dense")
-    images, y = small_images(20)
+    images, y = small_images(30)
     kwargs = {
         "methods": ["dense"],
-        "sizes": [10, 20],
+        # subsets smaller than the pool: the cache then holds only some of the images,
+        # and each run must still get the features and labels of its own images
+        "sizes": [10, 12],
         "n_seeds": 1,
         "data": (images, y),
         "progress": False,

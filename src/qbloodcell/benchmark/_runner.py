@@ -550,13 +550,19 @@ def _cache_features(tasks: list[_Task], images: Any, payload: dict[str, Any]) ->
             # leave these runs to the whole pipeline: each then fails (or not) on its own
             # and the error is recorded in its row, exactly as without the cache
             continue
-        payload[key] = np.asarray(features)
+        # rows stay at the images' own indices, so that each task's train and test
+        # indices select its features and its labels alike (unused rows are NaN)
+        table = np.full((_n_items(images), features.shape[1]), np.nan)
+        table[needed] = features
+        payload[key] = table
         for task, rest in group:
             task.estimator = rest
             task.data_key = key
-            task.train = np.searchsorted(needed, task.train)
-            task.test = np.searchsorted(needed, task.test)
             task.feature_seconds_per_image = per_image
+
+
+def _n_items(images: Any) -> int:
+    return int(images.shape[0]) if hasattr(images, "shape") else len(images)
 
 
 # ---------------------------------------------------------------------------------------
