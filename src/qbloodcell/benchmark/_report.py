@@ -99,6 +99,10 @@ def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
             writer.writeheader()
             for row in rows:
                 writer.writerow({column: _to_cell(row.get(column)) for column in COLUMNS})
+        # mkstemp creates the file readable by its owner only; give it the usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -301,17 +305,21 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], labels: dict[str, str], pat
     for method, label in labels.items():
         sizes, means, halves = _series(summary, method, "accuracy")
         if sizes:
+            # an accuracy cannot leave [0, 100] %: the t-interval bars are cut there
+            percent = [100 * m for m in means]
+            below = [min(100 * h, p) for p, h in zip(percent, halves, strict=True)]
+            above = [min(100 * h, 100 - p) for p, h in zip(percent, halves, strict=True)]
             axes.errorbar(
                 sizes,
-                [100 * m for m in means],
-                yerr=[100 * h for h in halves],
+                percent,
+                yerr=[below, above],
                 marker="o",
                 capsize=4,
                 label=label,
             )
     axes.set_xlabel("training samples per class (before the 80/20 split)")
     axes.set_ylabel("test accuracy (%)")
-    axes.set_title("Accuracy vs samples per class (mean, 95 % interval)")
+    axes.set_title("Accuracy vs samples per class (mean, 95 % interval within [0, 100])")
     axes.grid(alpha=0.3)
     if axes.get_legend_handles_labels()[0]:
         axes.legend()
