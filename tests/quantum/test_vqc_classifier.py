@@ -277,6 +277,31 @@ def test_other_optimizers(teacher_data):
         assert min(classifier.loss_curve_) < classifier.loss_curve_[0]
 
 
+def test_nlopt_cobyla_learns_the_teacher_like_scipy_cobyla(teacher_data, fitted):
+    pytest.importorskip("nlopt")
+    X, y = teacher_data
+    classifier = VQCClassifier(optimizer="nlopt-COBYLA", random_state=3).fit(X, y)
+    assert classifier.score(X, y) >= 0.9
+    assert 8 <= classifier.n_iter_ <= 200
+    # the same algorithm from the same start: a loss as low as SciPy's, up to its tolerance
+    assert min(classifier.loss_curve_) <= min(fitted.loss_curve_) + 0.02
+    # the returned weights are the best point evaluated
+    np.testing.assert_allclose(
+        np.mean((classifier.decision_function(X) - np.where(y == "healthy", 1, -1)) ** 2),
+        min(classifier.loss_curve_),
+        rtol=1e-9,
+    )
+
+
+def test_nlopt_cobyla_errors(teacher_data, monkeypatch):
+    X, y = teacher_data
+    with pytest.raises(ValueError, match="max_iter must be at least"):
+        VQCClassifier(optimizer="nlopt-COBYLA", max_iter=5).fit(X, y)
+    monkeypatch.setitem(sys.modules, "nlopt", None)
+    with pytest.raises(ImportError, match="pip install nlopt"):
+        VQCClassifier(optimizer="nlopt-COBYLA", max_iter=20).fit(X, y)
+
+
 def test_init_stores_parameters_only_and_clone(teacher_data):
     classifier = VQCClassifier(ansatz_reps=2, max_iter=12)
     assert set(vars(classifier)) == set(classifier.get_params())
