@@ -113,7 +113,7 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     bench.add_argument(
         "--quick",
         action="store_true",
-        help="demo/CI preset: sizes 50 100, 2 seeds, fewer training iterations",
+        help="demo/CI preset: sizes 50 100, 2 seeds, fewer CNN and EP epochs",
     )
     bench.add_argument(
         "--random-state", type=int, default=0, metavar="N", help="seed of everything (default: 0)"

@@ -200,6 +200,31 @@ def test_resume_refuses_other_settings(tmp_path, change, match):
         )
 
 
+@pytest.mark.parametrize(
+    "change",
+    [{"quick": True}, {"estimator": LogisticRegression(C=0.5)}],
+    ids=["quick preset", "other estimator"],
+)
+def test_resume_refuses_runs_trained_otherwise(tmp_path, change):
+    X, y = fake_data()
+    run_benchmark(methods={"lr": LogisticRegression()}, data=(X, y), out=tmp_path, **SETTINGS)
+    estimator = change.get("estimator", LogisticRegression())
+    with pytest.raises(ValueError, match="'lr' runs were made with other settings"):
+        run_benchmark(
+            methods={"lr": estimator},
+            data=(X, y),
+            out=tmp_path,
+            resume=True,
+            quick=change.get("quick", False),
+            **SETTINGS,
+        )
+    # the same settings resume as before
+    resumed = run_benchmark(
+        methods={"lr": LogisticRegression()}, data=(X, y), out=tmp_path, resume=True, **SETTINGS
+    )
+    assert all(r["status"] == "ok" for r in resumed.runs)
+
+
 def test_resume_refuses_a_foreign_csv(tmp_path):
     (tmp_path / "results.csv").write_text("a,b\n1,2\n")
     with pytest.raises(ValueError, match="not a results file written by qbloodcell"):

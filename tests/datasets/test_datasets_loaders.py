@@ -296,3 +296,33 @@ def test_image_folder_without_images(tmp_path):
         load_image_folder(tmp_path)
     with pytest.raises(FileNotFoundError):
         load_image_folder(tmp_path / "missing")
+
+
+def test_palette_cmyk_and_gray_alpha_images_are_read_as_colours(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "cells"
+    folder.mkdir()
+    rgb = np.zeros((32, 32, 3), np.uint8)
+    rgb[:16] = [200, 30, 30]
+    rgb[16:] = [250, 250, 250]
+    Image.fromarray(rgb).save(folder / "a_rgb.png")
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=4).save(
+        folder / "b_palette.png"
+    )
+    Image.fromarray(rgb).convert("CMYK").save(folder / "c_cmyk.tif", compression=None)
+    Image.fromarray(rgb).convert("CMYK").save(folder / "d_cmyk.jpg", quality=100)
+    # a palette TIFF read through tifffile: indices plus a 16-bit colour map
+    palette = np.zeros((3, 256), np.uint16)
+    palette[:, 0] = np.array([200, 30, 30]) * 257
+    palette[:, 1] = np.array([250, 250, 250]) * 257
+    indices = np.zeros((32, 32), np.uint8)
+    indices[16:] = 1
+    tifffile.imwrite(folder / "e_palette.tif", indices, photometric="palette", colormap=palette)
+
+    bunch = load_image_folder(tmp_path, image_size=32)
+    assert bunch.skipped_files == []
+    for image in bunch.images:
+        # the red top half and the near-white bottom half survive every encoding
+        np.testing.assert_allclose(image[4, 4], [200, 30, 30], atol=6)
+        np.testing.assert_allclose(image[28, 28], [250, 250, 250], atol=6)

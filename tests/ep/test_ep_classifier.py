@@ -205,3 +205,13 @@ def test_accuracy_close_to_backprop_mlp():
         ep_scores.append(ep.score(X_test, y_test))
         mlp_scores.append(mlp.score(X_test, y_test))
     assert np.mean(ep_scores) >= np.mean(mlp_scores) - 0.02
+
+
+@pytest.mark.parametrize("hidden", [(8,), (32,), (16, 8)])
+def test_warm_start_refuses_other_hidden_layers(data, hidden):
+    X, y = data
+    clf = EquilibriumPropagationClassifier(
+        hidden_layer_sizes=(16,), max_iter=2, warm_start=True, early_stopping=False, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
+        clf.set_params(hidden_layer_sizes=hidden).fit(X, y)

@@ -325,6 +325,45 @@ def test_pickle_round_trip(teacher_data, fitted):
     assert loaded.circuit_depth_ == fitted.circuit_depth_
 
 
+def test_pickle_with_two_qubit_rotations_and_a_lambda_callback():
+    x = ParameterVector("x", 2)
+    feature_map = QuantumCircuit(2)
+    feature_map.h([0, 1])
+    feature_map.rz(x[0], 0)
+    feature_map.rz(x[1], 1)
+    feature_map.rzz(x[0] * x[1], 0, 1)
+    feature_map.cp(x[0], 0, 1)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 2, size=(30, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    fitted = VQCClassifier(
+        feature_map=feature_map, max_iter=20, random_state=0, callback=lambda w, loss: None
+    ).fit(X, y)
+    with pytest.warns(UserWarning, match="callback of type function cannot be pickled"):
+        payload = pickle.dumps(fitted)
+    loaded = pickle.loads(payload)
+    assert loaded.callback is None
+    np.testing.assert_array_equal(loaded.decision_function(X), fitted.decision_function(X))
+    np.testing.assert_allclose(loaded.decision_function(X), _exact_z(fitted, X), atol=1e-10)
+
+
+def test_composite_gates_are_decomposed():
+    x = ParameterVector("x", 2)
+    bell = QuantumCircuit(2)
+    bell.h(0)
+    bell.cx(0, 1)
+    feature_map = QuantumCircuit(2)
+    feature_map.append(bell.to_gate(label="bell"), [0, 1])
+    feature_map.rz(x[0], 0)
+    feature_map.rz(x[1], 1)
+    feature_map.h([0, 1])
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 2, size=(30, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    fitted = VQCClassifier(feature_map=feature_map, max_iter=20, random_state=0).fit(X, y)
+    np.testing.assert_allclose(fitted.decision_function(X), _exact_z(fitted, X), atol=1e-10)
+
+
 def test_import_does_not_pull_in_qiskit():
     code = (
         "import sys, qbloodcell; assert 'qiskit' not in sys.modules; "

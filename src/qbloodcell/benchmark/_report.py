@@ -33,6 +33,7 @@ COLUMNS: tuple[str, ...] = (
     "random_state",
     "target",
     "data_id",
+    "settings",
 )
 _INT_COLUMNS = ("n_samples_per_class", "seed", "n_train", "n_test", "random_state")
 _FLOAT_COLUMNS = (

@@ -142,8 +142,9 @@ def run_benchmark(
         draws a seed, recorded in the outputs. Same seed, same results, whatever
         ``n_jobs`` and ``backend``.
     quick : bool, default=False
-        The demo and CI preset: sizes (50, 100), 2 seeds and fewer training iterations for
-        the CNN, EP and VQC (see ``qbloodcell.benchmark._methods.QUICK_SETTINGS``). Not the
+        The demo and CI preset: sizes (50, 100), 2 seeds and fewer training epochs for the
+        CNN and EP (see ``qbloodcell.benchmark._methods.QUICK_SETTINGS``; the VQC and the
+        dense network are fast enough as they are). Not the
         study's protocol; say so when you report its numbers.
 
     Returns
@@ -217,8 +218,9 @@ def run_benchmark(
 
     out_dir = None if out is None else Path(out)
     finished: list[dict[str, Any]] = []
+    settings = {spec.name: _settings_id(spec, quick) for spec in specs}
     if out_dir is not None:
-        finished = _prepare_out(out_dir, resume, overwrite, random_state, target, data_id)
+        finished = _prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
 
     # the subsets and splits are the same for every method: paired comparisons
     splits = {
@@ -295,6 +297,7 @@ def run_benchmark(
                 "random_state": random_state,
                 "target": target,
                 "data_id": data_id,
+                "settings": settings[task.method],
             }
             new_rows.append(row)
             if writer is not None:
@@ -378,8 +381,19 @@ def _load_data(
         from qbloodcell.datasets import make_blood_cells
 
         pool = SYNTHETIC_POOL_FACTOR * max(sizes)
-        bunch = make_blood_cells(n_samples_per_class=pool, random_state=random_state)
-        y = bunch.target if target == "binary" else bunch.cell_type
+        if target == "morphology":
+            from qbloodcell.datasets._synthetic import AML_CELL_TYPES, HEALTHY_CELL_TYPES
+
+            # the cell types are drawn with their shares: enough cells that the rarest
+            # type has the largest size too (with a margin for the random draw)
+            rarest = min(*HEALTHY_CELL_TYPES.values(), *AML_CELL_TYPES.values())
+            pool = math.ceil(1.3 * pool / rarest)
+        for _ in range(4):
+            bunch = make_blood_cells(n_samples_per_class=pool, random_state=random_state)
+            y = bunch.target if target == "binary" else bunch.cell_type
+            if np.unique(y, return_counts=True)[1].min() >= max(sizes):
+                break
+            pool *= 2
         description = (
             f"synthetic images, make_blood_cells(n_samples_per_class={pool}, "
             f"random_state={random_state})"
@@ -449,8 +463,20 @@ def _split(y: np.ndarray, size: int, seed: int, random_state: int) -> tuple[np.n
     return np.sort(train), np.sort(test)
 
 
+def _settings_id(spec: MethodSpec, quick: bool) -> str:
+    """A short hash of how a method is trained: its pipeline description and the preset."""
+    text = f"{spec.pipeline}|quick={bool(quick)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 def _prepare_out(
-    out: Path, resume: bool, overwrite: bool, random_state: int, target: str, data_id: str
+    out: Path,
+    resume: bool,
+    overwrite: bool,
+    random_state: int,
+    target: str,
+    data_id: str,
+    settings: dict[str, str],
 ) -> list[dict[str, Any]]:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out={str(out)!r} is a file; give a folder for the results.")
@@ -483,6 +509,14 @@ def _prepare_out(
             raise ValueError(
                 f"Cannot resume {path}: it was made with {name}={found[0]}, this run has "
                 f"{name}={expected}. Use the same settings and data, or another output folder."
+            )
+    for row in rows:
+        method_settings = settings.get(row["method"])
+        if method_settings is not None and str(row["settings"]) != method_settings:
+            raise ValueError(
+                f"Cannot resume {path}: its {row['method']!r} runs were made with other "
+                "settings (the --quick preset or the method's estimator differ). Use the "
+                "same settings, or another output folder."
             )
     kept = [r for r in rows if r["status"] == "ok"]
     write_rows(path, kept)

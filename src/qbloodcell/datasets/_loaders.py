@@ -538,13 +538,35 @@ def _list_files(
     return files, classes
 
 
+# PIL modes whose pixel values are gray levels or RGB(A) colours as they are
+_PIL_DIRECT_MODES = ("1", "L", "RGB", "RGBA", "I;16", "F")
+
+
+def _read_tiff(path: str) -> np.ndarray:
+    """The first image of a TIFF file, with a palette (colour map) applied."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        page: Any = tiff.pages[0]
+        array = np.asarray(page.asarray())
+        colormap = getattr(page, "colormap", None)
+        if page.photometric == tifffile.PHOTOMETRIC.PALETTE and colormap is not None:
+            # the colour map holds 16-bit RGB entries, one column per palette index
+            array = np.asarray(colormap).T[array].astype(np.uint16)
+        elif page.photometric == tifffile.PHOTOMETRIC.SEPARATED and array.shape[-1] >= 4:
+            # CMYK ink coverage to RGB: each channel is (1 - ink) * (1 - black)
+            scale = float(np.iinfo(array.dtype).max) if array.dtype.kind == "u" else 1.0
+            ink = array[..., :4].astype(np.float64) / scale
+            rgb = (1.0 - ink[..., :3]) * (1.0 - ink[..., 3:4])
+            array = np.rint(rgb * scale).astype(array.dtype)
+    return array
+
+
 def _read_one(path: str, image_size: int) -> tuple[np.ndarray | None, str]:
     """Read and resize one image; on failure return ``None`` and the reason."""
     try:
         if path.lower().endswith((".tif", ".tiff")):
-            import tifffile
-
-            array = np.asarray(tifffile.imread(path))
+            array = _read_tiff(path)
         else:
             from PIL import Image
 
@@ -552,7 +574,12 @@ def _read_one(path: str, image_size: int) -> tuple[np.ndarray | None, str]:
             with open(path, "rb") as file:
                 content = io.BytesIO(file.read())
             with Image.open(content) as image:
-                array = np.asarray(image)
+                if image.mode not in _PIL_DIRECT_MODES:
+                    # palette, CMYK, YCbCr, gray+alpha...: their raw values are not colours
+                    alpha = "A" in image.mode or "transparency" in image.info
+                    array = np.asarray(image.convert("RGBA" if alpha else "RGB"))
+                else:
+                    array = np.asarray(image)
         # some TIFFs are stored channel-first; the images here have 1, 3 or 4 channels
         if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
             array = np.moveaxis(array, 0, -1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 import warnings
@@ -396,9 +395,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                 f"warm_start=True but y has classes {classes!r}, while the previous fit saw "
                 f"{self.classes_!r}; use warm_start=False to train a new network."
             )
-        if warm and [w.shape for w in self.coefs_][1:-1] != [
-            (a, b) for a, b in itertools.pairwise(hidden)
-        ]:
+        if warm and tuple(w.shape[1] for w in self.coefs_[:-1]) != tuple(hidden):
             raise ValueError(
                 "warm_start=True but hidden_layer_sizes changed since the previous fit; "
                 "use warm_start=False to train a new network."

@@ -358,17 +358,22 @@ default="full"
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
-        for name in ("estimator", "noise_model"):
+        # the compiled simulator may hold gate builders that are local functions; it is
+        # rebuilt from circuit_ on the first prediction after unpickling
+        if "_compiled" in state:
+            state["_compiled"] = None
+        for name in _SHARED_PARAMETERS:
             value = state.get(name)
             if value is None:
                 continue
             try:
                 pickle.dumps(value)
             except Exception as error:
+                consequence = "is not called" if name == "callback" else "simulates exactly"
                 warnings.warn(
                     f"{name} of type {type(value).__name__} cannot be pickled ({error}); it is "
-                    f"left out, and the unpickled classifier has {name}=None and simulates "
-                    f"exactly until you set it again with set_params({name}=...).",
+                    f"left out, and the unpickled classifier has {name}=None and "
+                    f"{consequence} until you set it again with set_params({name}=...).",
                     UserWarning,
                     stacklevel=2,
                 )

@@ -351,7 +351,7 @@ class _Operation:
             column = np.argmax(nonzero, axis=1)
             value = matrix[np.arange(matrix.shape[0]), column]
             self.kind = "monomial"
-            self.sources = (np.choose(column[local], sources),)
+            self.sources = (np.stack(sources)[column[local], np.arange(local.size)],)
             coefficients = value[local]
             self.coefficients = None if np.all(coefficients == 1.0) else coefficients
         else:
@@ -399,7 +399,7 @@ def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
                     "and ansatz must be unitary circuits without measurements (the classifier "
                     "measures <Z> on qubit 0 itself)."
                 )
-            if _is_parameterised(operation) or not hasattr(operation, "to_matrix"):
+            if _is_parameterised(operation) or not _has_matrix(operation):
                 unsupported.add(name)
         if not unsupported:
             return circuit
@@ -414,6 +414,16 @@ def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
             )
         circuit = expanded
     raise NotImplementedError("The circuit could not be decomposed into supported gates.")
+
+
+def _has_matrix(operation: Any) -> bool:
+    """Whether Qiskit can give the gate's matrix (every Gate has ``to_matrix``; composite
+    gates such as ``QuantumCircuit.to_gate()`` raise in it)."""
+    try:
+        operation.to_matrix()
+    except Exception:
+        return False
+    return True
 
 
 def _is_parameterised(operation: Any) -> bool:
