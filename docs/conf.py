@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import qbloodcell
 
@@ -16,6 +17,7 @@ version = release = qbloodcell.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.extlinks",
     "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
@@ -35,6 +37,9 @@ autodoc_default_options = {"members": True, "inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
+# the docstrings cite papers as :doi:`10.xxxx/...`
+extlinks = {"doi": ("https://doi.org/%s", "doi:%s")}
+
 # no network at build time: intersphinx inventories are not fetched
 intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
 
@@ -48,3 +53,27 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "matplotlib_animations": False,
 }
+
+
+# scikit-learn sets ``set_fit_request``, ``set_score_request``, ... on every estimator class
+# (metadata routing); their docstrings point at labels of scikit-learn's own documentation,
+# which cannot be resolved without intersphinx, and they say nothing specific to qbloodcell.
+_METADATA_REQUEST_METHOD = re.compile(r"set_\w+_request")
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    if _METADATA_REQUEST_METHOD.fullmatch(name):
+        return True
+    return None
+
+
+def _literal_shape_names(app, what, name, obj, options, lines):
+    # "ndarray of shape (n_features_in_,)" in a numpydoc type: reST would read the trailing
+    # underscore as a hyperlink reference, so the attribute name is made a literal
+    for index, line in enumerate(lines):
+        lines[index] = line.replace("(n_features_in_,)", "(``n_features_in_``,)")
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("autodoc-process-docstring", _literal_shape_names)

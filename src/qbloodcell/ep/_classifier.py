@@ -115,9 +115,11 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
        and a cosine-annealed learning rate. As ``beta -> 0`` this is the gradient of the
        cost at the free fixed point.
 
-    Relaxation is block coordinate descent on the energy: each step sweeps the layers from
-    the input to the output, setting each layer to the exact minimiser of the energy given
-    its neighbours, until no state moves by more than ``relax_tol`` (or the step cap).
+    Relaxation is block coordinate descent on the energy: each step sweeps the layers,
+    from the input to the output on odd steps and back on even steps, setting each layer
+    to the exact minimiser of the energy given its neighbours (in the nudged phases the
+    output layer takes a fixed-point step ``s_L = rho(drive + beta (t - s_L))`` instead),
+    until no state moves by more than ``relax_tol`` (or the step cap).
 
     Parameters
     ----------
