@@ -28,6 +28,19 @@ def test_uint16_is_scaled_by_its_maximum(rng):
     np.testing.assert_allclose(check_images(batch, image_size=None), batch / 65535.0)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_integer_rgb_matches_skimage_rgb2gray(rng, dtype):
+    maximum = np.iinfo(dtype).max
+    batch = rng.integers(0, maximum + 1, size=(3, 20, 24, 3), dtype=dtype)
+    expected = np.stack([rgb2gray(image / float(maximum)) for image in batch])
+    out = check_images(batch, image_size=None)
+    assert out.shape == (3, 20, 24)
+    assert out.flags.c_contiguous
+    np.testing.assert_allclose(out, expected, atol=1e-12)
+    # a non-contiguous view converts the same
+    np.testing.assert_array_equal(check_images(batch[::-1], image_size=None), out[::-1])
+
+
 def test_rgb_matches_skimage_rgb2gray(rng):
     batch = rng.random((2, 64, 64, 3))
     expected = np.stack([rgb2gray(image) for image in batch])

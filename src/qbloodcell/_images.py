@@ -87,8 +87,12 @@ def check_images(
     if isinstance(images, np.ndarray):
         batch = _check_array_batch(images, argument)
         if mode == "gray" and batch.ndim == 4 and batch.shape[3] == 3 and batch.dtype in _SCALES:
-            # integer RGB straight to gray: no float RGB copy of the batch
-            converted = _luminance(batch, 1.0 / _SCALES[batch.dtype])
+            # integer RGB straight to gray in one parallel pass: no float RGB copy
+            from qbloodcell._images_kernels import integer_rgb_luminance
+
+            weights = GRAY_WEIGHTS / _SCALES[batch.dtype]
+            converted = np.empty(batch.shape[:3])
+            integer_rgb_luminance(batch, weights[0], weights[1], weights[2], converted)
         else:
             converted = _to_float(batch, argument, index=None)
         converted = _convert_channels(converted, mode, batched=True)
