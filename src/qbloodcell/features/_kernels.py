@@ -591,6 +591,28 @@ def _cross(o_u, o_v, a_u, a_v, b_u, b_v):
 
 
 @njit(cache=True)
+def _push_hull_point(points, k, hull, size, floor):
+    """One step of the monotone chain: drop the hull points that ``points[k]`` makes
+    non-convex (never below ``floor`` points), append it, return the new hull size."""
+    while (
+        size >= floor
+        and _cross(
+            hull[size - 2, 0],
+            hull[size - 2, 1],
+            hull[size - 1, 0],
+            hull[size - 1, 1],
+            points[k, 0],
+            points[k, 1],
+        )
+        <= 0
+    ):
+        size -= 1
+    hull[size, 0] = points[k, 0]
+    hull[size, 1] = points[k, 1]
+    return size + 1
+
+
+@njit(cache=True)
 def convex_area(region, points, hull):
     """Number of pixel centres inside or on the convex hull of the region's pixels.
 
@@ -639,40 +661,10 @@ def convex_area(region, points, hull):
     # Andrew's monotone chain: lower then upper hull, counter-clockwise in (u, v)
     size = 0
     for k in range(n_points):
-        while (
-            size >= 2
-            and _cross(
-                hull[size - 2, 0],
-                hull[size - 2, 1],
-                hull[size - 1, 0],
-                hull[size - 1, 1],
-                points[k, 0],
-                points[k, 1],
-            )
-            <= 0
-        ):
-            size -= 1
-        hull[size, 0] = points[k, 0]
-        hull[size, 1] = points[k, 1]
-        size += 1
+        size = _push_hull_point(points, k, hull, size, 2)
     lower_size = size + 1
     for k in range(n_points - 2, -1, -1):
-        while (
-            size >= lower_size
-            and _cross(
-                hull[size - 2, 0],
-                hull[size - 2, 1],
-                hull[size - 1, 0],
-                hull[size - 1, 1],
-                points[k, 0],
-                points[k, 1],
-            )
-            <= 0
-        ):
-            size -= 1
-        hull[size, 0] = points[k, 0]
-        hull[size, 1] = points[k, 1]
-        size += 1
+        size = _push_hull_point(points, k, hull, size, lower_size)
     size -= 1  # the last point repeats the first
     # a pixel centre (2r, 2c) is inside or on the hull when it is on the left of (or on)
     # every counter-clockwise edge: a linear constraint on c for each row
