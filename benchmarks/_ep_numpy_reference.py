@@ -22,9 +22,11 @@ def _relax(inputs, weights, biases, states, targets, beta, max_steps, tol):
     active = np.ones(n_samples, dtype=bool)
     input_drive = inputs @ weights[0]
     steps = 0
-    for steps in range(1, max_steps + 1):
+    while steps < max_steps:
+        steps += 1
         change = np.zeros(n_samples)
-        order = range(n_layers) if steps % 2 == 1 else range(n_layers - 1, -1, -1)
+        # odd layers, then even layers (0-based: indices 0, 2, ... then 1, 3, ...)
+        order = [*range(0, n_layers, 2), *range(1, n_layers, 2)]
         for layer in order:
             drive = input_drive if layer == 0 else states[layer - 1] @ weights[layer]
             if layer < n_layers - 1:
@@ -48,8 +50,8 @@ def fit_reference(
     *,
     hidden_layer_sizes=(256, 128, 64),
     beta=0.5,
-    n_free_steps=100,
-    n_nudged_steps=100,
+    n_free_steps=400,
+    n_nudged_steps=400,
     relax_tol=1e-3,
     learning_rate_init=0.02,
     momentum=0.9,

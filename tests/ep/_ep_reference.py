@@ -46,9 +46,11 @@ def relax_reference(
     n_layers = len(weight_list)
     max_change = np.inf
     step = 0
-    for step in range(1, max_steps + 1):
+    while step < max_steps:
+        step += 1
         max_change = 0.0
-        order = range(1, n_layers + 1) if step % 2 == 1 else range(n_layers, 0, -1)
+        # odd layers, then even layers (the kernel's red-black ordering)
+        order = [*range(1, n_layers + 1, 2), *range(2, n_layers + 1, 2)]
         for layer in order:
             below = inputs if layer == 1 else states[layer - 2]
             drive = below @ weight_list[layer - 1] + bias_list[layer - 1]

@@ -145,6 +145,8 @@ def test_divergence_raises(data, params, match):
         ({"beta": 1.5}, ValueError, "beta must be"),
         ({"beta": "0.1"}, ValueError, "beta must be"),
         ({"relax_tol": -1.0}, ValueError, "relax_tol"),
+        ({"alpha": -0.1}, ValueError, "alpha"),
+        ({"alpha": np.nan}, ValueError, "alpha"),
         ({"momentum": 1.0}, ValueError, "momentum"),
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
         ({"n_free_steps": 0}, ValueError, "n_free_steps"),
@@ -160,6 +162,16 @@ def test_bad_parameters(data, params, error, match):
     X, y = data
     with pytest.raises(error, match=match):
         EquilibriumPropagationClassifier(**{**SMALL, **params}).fit(X, y)
+
+
+def test_alpha_shrinks_the_weights(data):
+    X, y = data
+    params = {**SMALL, "early_stopping": False, "max_iter": 5}
+    plain = EquilibriumPropagationClassifier(**params).fit(X, y)
+    decayed = EquilibriumPropagationClassifier(**params, alpha=0.5).fit(X, y)
+    plain_norm = sum(float(np.sum(w**2)) for w in plain.coefs_)
+    decayed_norm = sum(float(np.sum(w**2)) for w in decayed.coefs_)
+    assert decayed_norm < 0.8 * plain_norm
 
 
 def test_per_layer_learning_rates(data):

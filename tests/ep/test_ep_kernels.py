@@ -105,3 +105,85 @@ def test_ep_gradient_matches_numpy_reference(scale):
     got_w, got_b = ref.split_parameters(weight_grad, bias_grad, LAYER_SIZES)
     for got, expected in zip(got_w + got_b, expected_w + expected_b, strict=True):
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def _tanh_values(values):
+    out = values.copy()
+    _kernels._tanh_row(out)
+    return out
+
+
+def test_tanh_within_four_ulp_of_numpy():
+    rng = np.random.RandomState(5)
+    values = np.concatenate(
+        [
+            rng.normal(scale=3.0, size=20000),
+            rng.uniform(-25.0, 25.0, size=20000),
+            rng.uniform(-1e-3, 1e-3, size=2000),
+            np.logspace(-300, 3, 2000),
+            -np.logspace(-300, 3, 2000),
+            # grid points and the midpoints between them (the largest |d|)
+            np.arange(0, 21, 1 / 64),
+        ]
+    )
+    got = _tanh_values(values)
+    expected = np.tanh(values)
+    ulp = np.abs(got - expected) / np.spacing(np.abs(expected))
+    assert ulp.max() <= 4
+
+
+def test_tanh_special_values():
+    values = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 19.5, 1e308, -1e308])
+    got = _tanh_values(values)
+    expected = np.tanh(values)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(expected))
+
+
+@pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+def test_relax_few_rows_matches_numpy_reference(activation, beta):
+    # fewer rows than _FEW_ROWS: the products are computed row by row, not by BLAS
+    n_samples = _kernels._FEW_ROWS - 2
+    arch, weights, biases, inputs, targets, states = _problem(6, n_samples=n_samples)
+    expected = ref.split_states(states, LAYER_SIZES, n_samples)
+    weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
+    ref.relax_reference(inputs, weight_list, bias_list, expected, targets, beta, activation, 9, 0.0)
+    arch.relax(inputs, weights, biases, states, targets, beta, ACTIVATIONS[activation], 9, 0.0)
+    got = ref.split_states(states, LAYER_SIZES, n_samples)
+    for layer_got, layer_expected in zip(got, expected, strict=True):
+        np.testing.assert_allclose(layer_got, layer_expected, rtol=0, atol=1e-12)
+
+
+def test_relax_rows_stop_on_their_own():
+    # a batch whose samples converge at different sweeps (so the rows still moving go
+    # from all of them to a few, through both product paths) ends at each sample's own
+    # fixed point: the same states as relaxing every sample alone
+    arch, weights, biases, inputs, targets, states = _problem(7, n_samples=12, scale=1.2)
+    inputs *= np.linspace(0.1, 3.0, 12)[:, None]
+    batch_states = states.copy()
+    steps, _ = arch.relax(
+        inputs, weights, biases, batch_states, targets, 0.0, _kernels.TANH, 400, 1e-8
+    )
+    batch = ref.split_states(batch_states, LAYER_SIZES, 12)
+    initial = ref.split_states(states, LAYER_SIZES, 12)
+    alone_steps = []
+    for i in range(12):
+        one = np.concatenate([layer[i] for layer in initial])
+        alone_steps.append(
+            arch.relax(
+                inputs[i : i + 1].copy(),
+                weights,
+                biases,
+                one,
+                targets[i : i + 1].copy(),
+                0.0,
+                _kernels.TANH,
+                400,
+                1e-8,
+            )[0]
+        )
+        for layer, got in zip(batch, ref.split_states(one, LAYER_SIZES, 1), strict=True):
+            np.testing.assert_allclose(layer[i], got[0], rtol=0, atol=1e-12)
+    assert steps == max(alone_steps)
+    assert min(alone_steps) < steps - 3

