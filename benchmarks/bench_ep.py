@@ -22,6 +22,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from qbloodcell.ep import EquilibriumPropagationClassifier
+from qbloodcell.ep._classifier import _Architecture
 
 _spec = importlib.util.spec_from_file_location(
     "_ep_numpy_reference", pathlib.Path(__file__).with_name("_ep_numpy_reference.py")
@@ -52,6 +53,27 @@ def load_data():
         return X, y, "stand-in make_classification(500, 20 features, 8 informative)"
 
 
+def _predict_ms(model, batch, repeats=20):
+    model.predict(batch)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model.predict(batch)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times) * 1e3)
+
+
+def _sweeps_per_sample(model, batch):
+    """Mean number of free-phase sweeps the samples need, each relaxed alone."""
+    arch = _Architecture([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
+    weights = np.concatenate([w.ravel() for w in model.coefs_])
+    biases = np.concatenate(model.intercepts_)
+    steps = [
+        model._free_outputs(row[None, :], weights, biases, arch, stats=None)[1][0] for row in batch
+    ]
+    return float(np.mean(steps))
+
+
 def split(X, y, seed):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=seed
@@ -75,7 +97,7 @@ def main():
         f"first fit in this process (numba compile or cache load): {time.perf_counter() - start:.2f} s"
     )
 
-    ep_scores, mlp_scores = [], []
+    ep_scores, mlp_scores, predict_times = [], [], []
     for seed in range(args.seeds):
         X_train, X_test, y_train, y_test = split(X, y, seed)
         start = time.perf_counter()
@@ -88,14 +110,21 @@ def main():
         mlp_time = time.perf_counter() - start
         ep_scores.append(ep.score(X_test, y_test))
         mlp_scores.append(mlp.score(X_test, y_test))
+        predict_ms = _predict_ms(ep, X_test[:100])
+        predict_times.append(predict_ms)
         print(
             f"seed {seed}: EP {ep_scores[-1]:.3f} (fit {ep_time:.2f} s, {ep.n_iter_} epochs, "
-            f"{ep.mean_free_steps_:.1f} free / {ep.mean_nudged_steps_:.1f} nudged sweeps per phase)"
-            f"  MLP {mlp_scores[-1]:.3f} (fit {mlp_time:.2f} s)"
+            f"{ep.mean_free_steps_:.1f} free / {ep.mean_nudged_steps_:.1f} nudged sweeps per phase, "
+            f"predict 100 in {predict_ms:.1f} ms, {_sweeps_per_sample(ep, X_test[:100]):.1f} "
+            f"sweeps per sample)  MLP {mlp_scores[-1]:.3f} (fit {mlp_time:.2f} s)"
         )
     print(
         f"mean test accuracy: EP {np.mean(ep_scores):.4f}  MLP {np.mean(mlp_scores):.4f}  "
         f"difference {np.mean(ep_scores) - np.mean(mlp_scores):+.4f}"
+    )
+    print(
+        f"predict 100 samples, median of 20 calls per seed: {np.round(predict_times, 1)} ms "
+        f"(the time follows the sweeps each trained network needs)"
     )
 
     # speed: numba vs NumPy reference, same algorithm, same data, same random draws
