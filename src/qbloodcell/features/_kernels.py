@@ -396,38 +396,59 @@ def largest_component(mask, parent, sizes, out):
 
     Ties go to the component whose first pixel in raster order comes first. ``parent`` and
     ``sizes`` are int64 buffers of ``mask.size`` elements. Returns the component's area.
+
+    The union-find runs over horizontal runs of foreground pixels, not over pixels: a
+    run is 8-connected to a run of the row above when their column ranges, widened by
+    one, overlap. Runs are numbered in raster order and the smaller number becomes the
+    root, so each root is its component's first run, which holds its first pixel.
     """
     height, width = mask.shape
+    # runs of row r are run_start[k]..run_stop[k] - 1 for k in row_runs[r]..row_runs[r + 1]
+    max_runs = height * ((width + 1) // 2)
+    run_start = np.empty(max_runs, dtype=np.int64)
+    run_stop = np.empty(max_runs, dtype=np.int64)
+    row_runs = np.empty(height + 1, dtype=np.int64)
+    n_runs = 0
     for r in range(height):
-        for c in range(width):
-            node = r * width + c
-            parent[node] = node
-            if not mask[r, c]:
-                continue
-            if c > 0 and mask[r, c - 1]:
-                _union(parent, node, node - 1)
-            if r > 0:
-                if c > 0 and mask[r - 1, c - 1]:
-                    _union(parent, node, node - width - 1)
-                if mask[r - 1, c]:
-                    _union(parent, node, node - width)
-                if c < width - 1 and mask[r - 1, c + 1]:
-                    _union(parent, node, node - width + 1)
-    n = height * width
-    sizes[:n] = 0
-    for r in range(height):
-        for c in range(width):
+        row_runs[r] = n_runs
+        c = 0
+        while c < width:
             if mask[r, c]:
-                sizes[_find(parent, r * width + c)] += 1
+                begin = c
+                while c < width and mask[r, c]:
+                    c += 1
+                run_start[n_runs] = begin
+                run_stop[n_runs] = c
+                parent[n_runs] = n_runs
+                n_runs += 1
+            else:
+                c += 1
+    row_runs[height] = n_runs
+    for r in range(1, height):
+        upper = row_runs[r - 1]
+        upper_end = row_runs[r]
+        for k in range(row_runs[r], row_runs[r + 1]):
+            # skip the runs above that end left of this run's left diagonal
+            while upper < upper_end and run_stop[upper] < run_start[k]:
+                upper += 1
+            j = upper
+            while j < upper_end and run_start[j] <= run_stop[k]:
+                _union(parent, k, j)
+                j += 1
+    sizes[:n_runs] = 0
+    for k in range(n_runs):
+        sizes[_find(parent, k)] += run_stop[k] - run_start[k]
     best = -1
     best_size = 0
-    for node in range(n):
-        if sizes[node] > best_size:
-            best_size = sizes[node]
-            best = node
+    for k in range(n_runs):
+        if sizes[k] > best_size:
+            best_size = sizes[k]
+            best = k
+    out[:, :] = 0
     for r in range(height):
-        for c in range(width):
-            out[r, c] = 1 if (mask[r, c] and _find(parent, r * width + c) == best) else 0
+        for k in range(row_runs[r], row_runs[r + 1]):
+            if _find(parent, k) == best:
+                out[r, run_start[k] : run_stop[k]] = 1
     return best_size
 
 
@@ -697,38 +718,51 @@ def convex_area(region, points, hull):
     return total
 
 
-@njit(cache=True)
+_SQRT2 = math.sqrt(2.0)
+
+
+@njit(cache=True, error_model="numpy")
 def sobel_magnitude(image, out):
     """``skimage.filters.sobel(image)``: the same operation order, so bit-identical.
 
     Both axis responses are ``scipy.ndimage.convolve`` with the kernels ``[1, 0, -1]``
     (derivative) times ``[1, 2, 1] / 4`` (smoothing) and ``mode="reflect"``
-    (``d c b a | a b c d``); the magnitude is ``sqrt((g0**2 + g1**2)) / sqrt(2)``.
+    (``d c b a | a b c d``); the magnitude is ``sqrt((g0**2 + g1**2)) / sqrt(2)``. The
+    first and last columns take the reflected neighbours; the columns between them run
+    in a loop without branches, which the compiler vectorises (NumPy's error model: the
+    division by sqrt(2) needs no zero check).
     """
     height, width = image.shape
-    sqrt2 = math.sqrt(2.0)
     for r in range(height):
-        up = r - 1 if r > 0 else 0
-        down = r + 1 if r < height - 1 else height - 1
-        for c in range(width):
-            left = c - 1 if c > 0 else 0
-            right = c + 1 if c < width - 1 else width - 1
-            # scipy's correlate sums the non-zero weights of the flipped kernel in C order
-            g0 = 0.0
-            g0 += image[up, left] * -0.25
-            g0 += image[up, c] * -0.5
-            g0 += image[up, right] * -0.25
-            g0 += image[down, left] * 0.25
-            g0 += image[down, c] * 0.5
-            g0 += image[down, right] * 0.25
-            g1 = 0.0
-            g1 += image[up, left] * -0.25
-            g1 += image[up, right] * 0.25
-            g1 += image[r, left] * -0.5
-            g1 += image[r, right] * 0.5
-            g1 += image[down, left] * -0.25
-            g1 += image[down, right] * 0.25
-            out[r, c] = math.sqrt(g0 * g0 + g1 * g1) / sqrt2
+        above = image[r - 1 if r > 0 else 0]
+        middle = image[r]
+        below = image[r + 1 if r < height - 1 else height - 1]
+        target = out[r]
+        _sobel_pixel(above, middle, below, target, 0, 0, min(1, width - 1))
+        for c in range(1, width - 1):
+            _sobel_pixel(above, middle, below, target, c, c - 1, c + 1)
+        if width > 1:
+            _sobel_pixel(above, middle, below, target, width - 1, width - 2, width - 1)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _sobel_pixel(above, middle, below, target, c, left, right):
+    # scipy's correlate sums the non-zero weights of the flipped kernel in C order
+    g0 = 0.0
+    g0 += above[left] * -0.25
+    g0 += above[c] * -0.5
+    g0 += above[right] * -0.25
+    g0 += below[left] * 0.25
+    g0 += below[c] * 0.5
+    g0 += below[right] * 0.25
+    g1 = 0.0
+    g1 += above[left] * -0.25
+    g1 += above[right] * 0.25
+    g1 += middle[left] * -0.5
+    g1 += middle[right] * 0.5
+    g1 += below[left] * -0.25
+    g1 += below[right] * 0.25
+    target[c] = math.sqrt(g0 * g0 + g1 * g1) / _SQRT2
 
 
 @njit(cache=True)
