@@ -453,14 +453,16 @@ def largest_component(mask, parent, sizes, out):
 
 
 @njit(cache=True)
-def fill_holes(region, queue, reached):
+def fill_holes(region, parent):
     """Fill the holes of ``region`` (uint8) in place, as ``scipy.ndimage.binary_fill_holes``.
 
     Background pixels not 4-connected to the image border become foreground. Only the
     bounding box of the region is searched: background outside it is connected to the
-    border, and so is any background pixel on the box's edge. ``queue`` (int64, flat) and
-    ``reached`` (uint8, image-shaped) are buffers of ``region.size`` elements. Returns the
-    area of the filled region.
+    border, and so is any background pixel on the box's edge. Inside the box, the
+    background is cut into horizontal runs, joined (union-find) with the runs of the row
+    above that share a column; the runs of a group that touches the box's edge stay
+    background, the others are filled. ``parent`` is an int64 buffer of ``region.size``
+    elements. Returns the area of the filled region.
     """
     height, width = region.shape
     row_first = height
@@ -476,42 +478,52 @@ def fill_holes(region, queue, reached):
                 col_last = max(col_last, c)
     if row_last < 0:
         return 0
-    tail = 0
+    box_height = row_last - row_first + 1
+    box_width = col_last - col_first + 1
+    max_runs = box_height * ((box_width + 1) // 2)
+    run_start = np.empty(max_runs, dtype=np.int64)
+    run_stop = np.empty(max_runs, dtype=np.int64)
+    on_edge = np.zeros(max_runs, dtype=np.bool_)
+    row_runs = np.empty(box_height + 1, dtype=np.int64)
+    n_runs = 0
     for r in range(row_first, row_last + 1):
-        for c in range(col_first, col_last + 1):
-            reached[r, c] = 0
-            on_edge = min(r - row_first, row_last - r, c - col_first, col_last - c) == 0
-            if on_edge and region[r, c] == 0:
-                reached[r, c] = 1
-                queue[tail] = r * width + c
-                tail += 1
-    head = 0
-    while head < tail:
-        node = queue[head]
-        head += 1
-        r = node // width
-        c = node % width
-        if r > row_first and region[r - 1, c] == 0 and reached[r - 1, c] == 0:
-            reached[r - 1, c] = 1
-            queue[tail] = node - width
-            tail += 1
-        if r < row_last and region[r + 1, c] == 0 and reached[r + 1, c] == 0:
-            reached[r + 1, c] = 1
-            queue[tail] = node + width
-            tail += 1
-        if c > col_first and region[r, c - 1] == 0 and reached[r, c - 1] == 0:
-            reached[r, c - 1] = 1
-            queue[tail] = node - 1
-            tail += 1
-        if c < col_last and region[r, c + 1] == 0 and reached[r, c + 1] == 0:
-            reached[r, c + 1] = 1
-            queue[tail] = node + 1
-            tail += 1
+        row_runs[r - row_first] = n_runs
+        edge_row = r in (row_first, row_last)
+        c = col_first
+        while c <= col_last:
+            if region[r, c] == 0:
+                begin = c
+                while c <= col_last and region[r, c] == 0:
+                    c += 1
+                run_start[n_runs] = begin
+                run_stop[n_runs] = c
+                on_edge[n_runs] = edge_row or begin == col_first or c == col_last + 1
+                parent[n_runs] = n_runs
+                n_runs += 1
+            else:
+                c += 1
+    row_runs[box_height] = n_runs
+    for r in range(1, box_height):
+        upper = row_runs[r - 1]
+        upper_end = row_runs[r]
+        for k in range(row_runs[r], row_runs[r + 1]):
+            # 4-connected: the runs share at least one column
+            while upper < upper_end and run_stop[upper] <= run_start[k]:
+                upper += 1
+            j = upper
+            while j < upper_end and run_start[j] < run_stop[k]:
+                _union(parent, k, j)
+                j += 1
+    for k in range(n_runs):
+        if on_edge[k]:
+            on_edge[_find(parent, k)] = True
+    for r in range(box_height):
+        for k in range(row_runs[r], row_runs[r + 1]):
+            if not on_edge[_find(parent, k)]:
+                region[row_first + r, run_start[k] : run_stop[k]] = 1
     area = 0
     for r in range(row_first, row_last + 1):
         for c in range(col_first, col_last + 1):
-            if region[r, c] == 0 and reached[r, c] == 0:
-                region[r, c] = 1
             area += region[r, c]
     return area
 
@@ -796,8 +808,7 @@ def image_features(
     region,
     parent,
     sizes,
-    queue,
-    reached,
+    background_parent,
     points,
     hull,
     magnitude,
@@ -819,7 +830,7 @@ def image_features(
             for c in range(width):
                 mask[r, c] = image[r, c] <= threshold
         largest_component(mask, parent, sizes, region)
-        area = fill_holes(region, queue, reached)
+        area = fill_holes(region, background_parent)
         out[10] = area
         out[11] = perimeter(region, perimeter_weights, border)
         out[12] = eccentricity(region)
@@ -850,8 +861,7 @@ def batch_features(
         region = np.zeros((height, width), dtype=np.uint8)
         parent = np.empty(n_pixels, dtype=np.int64)
         sizes = np.empty(n_pixels, dtype=np.int64)
-        queue = np.empty(n_pixels, dtype=np.int64)
-        reached = np.zeros((height, width), dtype=np.uint8)
+        background_parent = np.empty(n_pixels, dtype=np.int64)
         points = np.empty((4 * height + 4, 2), dtype=np.int64)
         hull = np.empty((4 * height + 4, 2), dtype=np.int64)
         magnitude = np.empty((height, width))
@@ -873,8 +883,7 @@ def batch_features(
                 region,
                 parent,
                 sizes,
-                queue,
-                reached,
+                background_parent,
                 points,
                 hull,
                 magnitude,
