@@ -56,6 +56,26 @@ def test_median_with_ties(n):
         assert _kernels._median_inplace(values.copy()) == np.median(values)
 
 
+@pytest.mark.parametrize("n", [2, 3, 7, 64, 101, 4096])
+def test_median_by_buckets(n):
+    rng = np.random.default_rng(n)
+    samples = (
+        rng.random(n),
+        rng.integers(0, 4, n).astype(float),
+        np.sort(rng.random(n)),
+        # nearly all values in one bucket, a few far away
+        np.concatenate([0.5 + 1e-9 * rng.random(n - 1), [1.0]]),
+        # the two middle values in different buckets
+        np.concatenate([np.zeros(n // 2), np.ones(n - n // 2)]),
+        rng.normal(size=n) ** 3,
+    )
+    for values in samples:
+        if values.min() == values.max():
+            continue
+        got = _kernels._median(values, values.min(), values.max(), np.empty(n))
+        assert got == np.median(values)
+
+
 def test_quantize(images):
     for levels in (2, 16, 256):
         out = np.empty(images[0].shape, dtype=np.int64)

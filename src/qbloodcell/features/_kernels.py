@@ -84,7 +84,6 @@ def intensity_statistics(image, scratch, out):
     high = flat[0]
     for k in range(n):
         value = flat[k]
-        scratch[k] = value
         low = min(low, value)
         high = max(high, value)
     out[2] = low
@@ -97,7 +96,7 @@ def intensity_statistics(image, scratch, out):
     mean = _sum(flat) / n
     out[0] = mean
     out[1] = math.sqrt(_sum_of_squared_deviations(flat, mean) / n)
-    out[4] = _median_inplace(scratch[:n])
+    out[4] = _median(flat, low, high, scratch)
 
 
 @njit(cache=True)
@@ -131,6 +130,59 @@ def _select(values, k):
         else:
             break
     return values[k]
+
+
+_MEDIAN_BUCKETS = 1024
+
+
+@njit(cache=True)
+def _bucket(value, low, scale):
+    return min(int((value - low) * scale), _MEDIAN_BUCKETS - 1)
+
+
+@njit(cache=True)
+def _median(flat, low, high, scratch):
+    """``numpy.median(flat)`` for ``low = flat.min() < high = flat.max()``.
+
+    The values are counted in 1024 equal buckets between ``low`` and ``high`` (the bucket
+    index is a non-decreasing function of the value, so the buckets are sorted ranges);
+    the middle ranks are then selected among the values of their bucket only, copied to
+    ``scratch`` (a float64 buffer of ``flat.size`` elements).
+    """
+    n = flat.size
+    scale = _MEDIAN_BUCKETS / (high - low)
+    counts = np.zeros(_MEDIAN_BUCKETS, dtype=np.int64)
+    for k in range(n):
+        counts[_bucket(flat[k], low, scale)] += 1
+    half = n // 2
+    # the bucket holding rank `half`, and the number of values in the buckets before it
+    bucket = 0
+    before = 0
+    while before + counts[bucket] <= half:
+        before += counts[bucket]
+        bucket += 1
+    size = 0
+    for k in range(n):
+        value = flat[k]
+        if _bucket(value, low, scale) == bucket:
+            scratch[size] = value
+            size += 1
+    upper = _select(scratch[:size], half - before)
+    if n % 2 == 1:
+        return upper
+    if half - 1 >= before:
+        # rank half - 1 is in the same bucket: the largest value left of the selected one
+        lower = scratch[0]
+        for k in range(1, half - before):
+            lower = max(lower, scratch[k])
+    else:
+        # rank half - 1 is the largest value of the buckets before
+        lower = low
+        for k in range(n):
+            value = flat[k]
+            if _bucket(value, low, scale) < bucket:
+                lower = max(lower, value)
+    return (lower + upper) / 2.0
 
 
 @njit(cache=True)
