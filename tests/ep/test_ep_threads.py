@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -92,3 +95,31 @@ def test_run_concurrently_keeps_order_restores_blas_threads_and_raises():
         _threads.run_concurrently([task(1), boom])
     after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
     assert after == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_runs_groups():
+    import multiprocessing
+
+    # the parent's pool has two idle threads before the fork (the barrier makes both
+    # tasks run at once); the child inherits the pool but not its threads
+    barrier = threading.Barrier(2)
+    assert _threads.run_concurrently(
+        [lambda: barrier.wait(5) * 0 + 1, lambda: barrier.wait(5) * 0 + 2]
+    ) == [1, 2]
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_run_two_in_child)
+        assert result.get(timeout=20) == [1, 2]
+
+
+def _one():
+    return 1
+
+
+def _two():
+    return 2
+
+
+def _run_two_in_child():
+    return _threads.run_concurrently([_one, _two])

@@ -13,6 +13,7 @@ everything on one core, as they do for NumPy code.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,20 @@ _run_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _controller: Any = None
+
+
+def _forget_pool_in_child() -> None:
+    # a forked child inherits the pool object but not its threads: work submitted to it
+    # would wait forever, so the child starts its own pool (and locks) when needed
+    global _pool, _pool_size, _lock, _run_lock
+    _pool = None
+    _pool_size = 0
+    _lock = threading.Lock()
+    _run_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 def _blas_controller() -> Any:
