@@ -76,6 +76,16 @@ def test_median_by_buckets(n):
         assert got == np.median(values)
 
 
+@pytest.mark.parametrize("spread", [3e-306, 1e-310, 5e-324])
+def test_median_of_a_tiny_range(spread):
+    # 1024 / spread overflows: the median is selected among all the values
+    values = np.zeros(256)
+    values[40:120] = spread
+    values[7] = spread
+    got = _kernels._median(values, 0.0, spread, np.empty(values.size))
+    assert got == np.median(values)
+
+
 def test_quantize(images):
     for levels in (2, 16, 256):
         out = np.empty(images[0].shape, dtype=np.int64)

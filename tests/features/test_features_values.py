@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from skimage.filters import threshold_otsu
 
 from qbloodcell._images import check_images
 from qbloodcell.features import FEATURE_NAMES, BloodCellFeatures
@@ -63,6 +64,39 @@ def test_constant_image_has_defined_features():
     # the Sobel sums of a constant leave rounding residues of ~1e-17 (as in scikit-image)
     np.testing.assert_allclose(features, expected, rtol=0, atol=1e-15)
     assert features[14] == 0.0  # no edge pixel
+
+
+def _flat_image(low, spread):
+    image = np.full((1, 32, 32), low)
+    image[0, 8:20, 10:22] = low + spread
+    image[0, 0, 0] = low + spread / 3
+    return image
+
+
+@pytest.mark.parametrize(("low", "spread"), [(0.5, 1e-15), (0.5, 1e-14), (0.0, 5e-324)])
+def test_nearly_flat_image_is_treated_as_constant(low, spread):
+    # too flat for Otsu's 256 bins (scikit-image raises "Too many bins for data range"):
+    # no cell is segmented, and nothing is NaN or out of range
+    image = _flat_image(low, spread)
+    with pytest.raises(ValueError, match="Too many bins"):
+        threshold_otsu(image[0])
+    features = BloodCellFeatures(image_size=None).transform(image)[0]
+    assert np.isfinite(features).all()
+    np.testing.assert_array_equal(features[10:14], 0.0)
+    assert features[4] == np.median(image[0])
+    assert low <= features[0] <= low + spread
+
+
+@pytest.mark.parametrize("spread", [3e-306, 1e-300, 1e-310])
+def test_tiny_value_range_gives_finite_features(spread):
+    # ranges so small that 1024 / range overflows (the median's buckets); the plain
+    # reference itself divides 0 by 0 on these (the spectrum's energy underflows)
+    image = _flat_image(0.0, spread)
+    features = BloodCellFeatures(image_size=None).transform(image)[0]
+    assert np.isfinite(features).all()
+    flat = image[0]
+    expected = [flat.mean(), flat.std(), flat.min(), flat.max(), np.median(flat)]
+    np.testing.assert_allclose(features[:5], expected, rtol=1e-12, atol=0)
 
 
 def test_non_default_parameters_match_reference(images):

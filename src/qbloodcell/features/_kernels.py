@@ -151,6 +151,10 @@ def _median(flat, low, high, scratch):
     """
     n = flat.size
     scale = _MEDIAN_BUCKETS / (high - low)
+    if not 0.0 < scale < np.inf:
+        # a range below about 1e-305 (or an overflowing one): select among all values
+        scratch[:n] = flat
+        return _median_inplace(scratch[:n])
     counts = np.zeros(_MEDIAN_BUCKETS, dtype=np.int64)
     for k in range(n):
         counts[_bucket(flat[k], low, scale)] += 1
@@ -365,6 +369,9 @@ def glcm_properties(quantized, offsets, levels, pair_counts, homogeneity_terms, 
 def otsu_threshold(image, low, high, histogram):
     """``skimage.filters.threshold_otsu(image, nbins=256)`` for a non-constant float image.
 
+    NaN when the value range is too small for 256 bins with distinct edges (a range of a
+    few hundred ulp of the values), where scikit-image raises ``ValueError``.
+
     Reproduces ``numpy.histogram``'s uniform binning (bin edges from ``numpy.linspace``,
     the one-ulp corrections at the edges) and scikit-image's float32 class weights, so the
     threshold is bit-identical. ``histogram`` is an int64 buffer of 256 elements.
@@ -376,6 +383,11 @@ def otsu_threshold(image, low, high, histogram):
     for k in range(n_bins):
         edges[k] = k * step + low
     edges[n_bins] = high
+    for k in range(n_bins):
+        if edges[k] >= edges[k + 1]:
+            # numpy.histogram (so threshold_otsu) refuses such a range: "Too many bins
+            # for data range"; the image is too flat for 256 distinct bins
+            return np.nan
     histogram[:] = 0
     flat = image.ravel()
     for k in range(flat.size):
@@ -872,11 +884,11 @@ def image_features(
     glcm_properties(quantized, offsets, levels, pair_counts, homogeneity_terms, out[5:10])
     low = out[2]
     high = out[3]
-    if low == high:
-        # constant image: no threshold separates a cell from the background
+    threshold = np.nan if low == high else otsu_threshold(image, low, high, histogram)
+    if threshold != threshold:
+        # constant, or too flat for Otsu's 256 bins: no threshold separates a cell
         out[10:14] = 0.0
     else:
-        threshold = otsu_threshold(image, low, high, histogram)
         height, width = image.shape
         for r in range(height):
             for c in range(width):

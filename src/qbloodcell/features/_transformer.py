@@ -115,7 +115,9 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
     line); solidity: area divided by the convex area, the number of pixel centres inside
     or on the convex hull of the midpoints of the cell pixels' edges
     (``skimage.morphology.convex_hull_image``, as ``regionprops``). A constant image has
-    no threshold and no cell: the four features are 0.
+    no threshold and no cell: the four features are 0. So has an image too flat for 256
+    Otsu bins with distinct edges (a value range of a few hundred ulp, where
+    ``threshold_otsu`` raises "Too many bins for data range").
 
     **Edges** (3): ``g`` is the Sobel magnitude ``skimage.filters.sobel(x)``:
     ``sqrt((g_r^2 + g_c^2) / 2)`` of the responses to ``[1, 0, -1]`` along one axis
