@@ -9,6 +9,11 @@ poorly, while two single-threaded products on two cores run almost twice as fast
 The number of threads follows the BLAS thread limit of the process, so that
 ``threadpoolctl.threadpool_limits(1)`` (and joblib's workers, which set it) keep
 everything on one core, as they do for NumPy code.
+
+While the groups run, BLAS is limited to one thread for the whole process, as
+scikit-learn's ``KMeans`` does during its iterations: BLAS calls made by other threads in
+that window run on one thread, and a ``threadpool_limits`` block that another thread
+enters during the window and leaves after it restores the one-thread setting it saw.
 """
 
 from __future__ import annotations
