@@ -455,31 +455,36 @@ def _union(parent, a, b):
 
 
 @njit(cache=True)
-def largest_component(mask, parent, sizes, out):
-    """Largest 8-connected component of a boolean ``mask`` into ``out`` (uint8).
+def _label_runs(
+    grid,
+    value,
+    row_first,
+    row_last,
+    col_first,
+    col_stop,
+    reach,
+    run_start,
+    run_stop,
+    row_runs,
+    parent,
+):
+    """Union-find over the horizontal runs of ``grid == value`` in a box; returns their number.
 
-    Ties go to the component whose first pixel in raster order comes first. ``parent`` and
-    ``sizes`` are int64 buffers of ``mask.size`` elements. Returns the component's area.
-
-    The union-find runs over horizontal runs of foreground pixels, not over pixels: a
-    run is 8-connected to a run of the row above when their column ranges, widened by
-    one, overlap. Runs are numbered in raster order and the smaller number becomes the
-    root, so each root is its component's first run, which holds its first pixel.
+    The box is rows ``row_first..row_last`` and columns ``col_first..col_stop - 1``. Run
+    ``k`` covers columns ``run_start[k]..run_stop[k] - 1``; the runs of box row ``i`` are
+    ``row_runs[i]..row_runs[i + 1] - 1``, numbered in raster order. A run is joined to each
+    run of the row above whose columns, widened by ``reach`` on each side, meet its own:
+    ``reach=1`` gives 8-connectivity, ``reach=0`` 4-connectivity. The smaller number
+    becomes the root (see :func:`_union`), so a root is its group's first run.
     """
-    height, width = mask.shape
-    # runs of row r are run_start[k]..run_stop[k] - 1 for k in row_runs[r]..row_runs[r + 1]
-    max_runs = height * ((width + 1) // 2)
-    run_start = np.empty(max_runs, dtype=np.int64)
-    run_stop = np.empty(max_runs, dtype=np.int64)
-    row_runs = np.empty(height + 1, dtype=np.int64)
     n_runs = 0
-    for r in range(height):
-        row_runs[r] = n_runs
-        c = 0
-        while c < width:
-            if mask[r, c]:
+    for r in range(row_first, row_last + 1):
+        row_runs[r - row_first] = n_runs
+        c = col_first
+        while c < col_stop:
+            if grid[r, c] == value:
                 begin = c
-                while c < width and mask[r, c]:
+                while c < col_stop and grid[r, c] == value:
                     c += 1
                 run_start[n_runs] = begin
                 run_stop[n_runs] = c
@@ -487,18 +492,41 @@ def largest_component(mask, parent, sizes, out):
                 n_runs += 1
             else:
                 c += 1
-    row_runs[height] = n_runs
-    for r in range(1, height):
+    n_rows = row_last - row_first + 1
+    row_runs[n_rows] = n_runs
+    for r in range(1, n_rows):
         upper = row_runs[r - 1]
         upper_end = row_runs[r]
         for k in range(row_runs[r], row_runs[r + 1]):
-            # skip the runs above that end left of this run's left diagonal
-            while upper < upper_end and run_stop[upper] < run_start[k]:
+            # skip the runs above that end before this run's widened start
+            while upper < upper_end and run_stop[upper] + reach <= run_start[k]:
                 upper += 1
             j = upper
-            while j < upper_end and run_start[j] <= run_stop[k]:
+            while j < upper_end and run_start[j] < run_stop[k] + reach:
                 _union(parent, k, j)
                 j += 1
+    return n_runs
+
+
+@njit(cache=True)
+def largest_component(mask, parent, sizes, out):
+    """Largest 8-connected component of a boolean ``mask`` into ``out`` (uint8).
+
+    Ties go to the component whose first pixel in raster order comes first. ``parent`` and
+    ``sizes`` are int64 buffers of ``mask.size`` elements. Returns the component's area.
+
+    Components are joined over horizontal runs of foreground pixels, not over pixels
+    (:func:`_label_runs` with 8-connectivity); each root is its component's first run,
+    which holds the component's first pixel in raster order.
+    """
+    height, width = mask.shape
+    max_runs = height * ((width + 1) // 2)
+    run_start = np.empty(max_runs, dtype=np.int64)
+    run_stop = np.empty(max_runs, dtype=np.int64)
+    row_runs = np.empty(height + 1, dtype=np.int64)
+    n_runs = _label_runs(
+        mask, True, 0, height - 1, 0, width, 1, run_start, run_stop, row_runs, parent
+    )
     sizes[:n_runs] = 0
     for k in range(n_runs):
         sizes[_find(parent, k)] += run_stop[k] - run_start[k]
@@ -547,37 +575,26 @@ def fill_holes(region, parent):
     max_runs = box_height * ((box_width + 1) // 2)
     run_start = np.empty(max_runs, dtype=np.int64)
     run_stop = np.empty(max_runs, dtype=np.int64)
-    on_edge = np.zeros(max_runs, dtype=np.bool_)
     row_runs = np.empty(box_height + 1, dtype=np.int64)
-    n_runs = 0
-    for r in range(row_first, row_last + 1):
-        row_runs[r - row_first] = n_runs
-        edge_row = r in (row_first, row_last)
-        c = col_first
-        while c <= col_last:
-            if region[r, c] == 0:
-                begin = c
-                while c <= col_last and region[r, c] == 0:
-                    c += 1
-                run_start[n_runs] = begin
-                run_stop[n_runs] = c
-                on_edge[n_runs] = edge_row or begin == col_first or c == col_last + 1
-                parent[n_runs] = n_runs
-                n_runs += 1
-            else:
-                c += 1
-    row_runs[box_height] = n_runs
-    for r in range(1, box_height):
-        upper = row_runs[r - 1]
-        upper_end = row_runs[r]
+    n_runs = _label_runs(
+        region,
+        0,
+        row_first,
+        row_last,
+        col_first,
+        col_last + 1,
+        0,
+        run_start,
+        run_stop,
+        row_runs,
+        parent,
+    )
+    # background on the box's edge is connected to the background outside the box
+    on_edge = np.zeros(n_runs, dtype=np.bool_)
+    for r in range(box_height):
+        edge_row = r in (0, box_height - 1)
         for k in range(row_runs[r], row_runs[r + 1]):
-            # 4-connected: the runs share at least one column
-            while upper < upper_end and run_stop[upper] <= run_start[k]:
-                upper += 1
-            j = upper
-            while j < upper_end and run_start[j] < run_stop[k]:
-                _union(parent, k, j)
-                j += 1
+            on_edge[k] = edge_row or run_start[k] == col_first or run_stop[k] == col_last + 1
     for k in range(n_runs):
         if on_edge[k]:
             on_edge[_find(parent, k)] = True
