@@ -63,7 +63,9 @@ class _Architecture:
         tol: float,
     ) -> tuple[int, float]:
         n_samples = inputs.shape[0]
-        n_groups = min(n_samples // _MIN_ROWS_PER_THREAD, _threads.blas_threads())
+        n_groups = n_samples // _MIN_ROWS_PER_THREAD
+        if n_groups > 1:
+            n_groups = min(n_groups, _threads.blas_threads())
         if n_groups <= 1:
             return self._relax_rows(
                 inputs, weights, biases, states, targets, beta, activation, max_steps, tol
