@@ -201,9 +201,8 @@ def relax(
     active = np.ones(n_samples, dtype=np.bool_)
     rows = np.arange(n_samples)
     sample_change = np.zeros(n_samples)
-    # W_l^T in C order, filled when the rows still moving first become few
-    transposed = np.empty_like(weights)
-    have_transposed = False
+    # W_l^T in C order, made when the rows still moving first become few
+    transposed = np.empty(0)
     max_change = np.inf
     n_steps = 0
     while n_steps < max_steps:
@@ -226,9 +225,9 @@ def relax(
             # BLAS packs the whole weight matrix on every call, which costs more than the
             # product itself for a few rows: few rows take the row-by-row loops instead
             few = n_rows < _FEW_ROWS
-            if few and not have_transposed:
+            if few and transposed.size == 0:
+                transposed = np.empty_like(weights)
                 _transpose_weights(weights, weight_offsets, layer_sizes, transposed)
-                have_transposed = True
             if layer == 1:
                 drive = input_drive[rows] if compact else input_drive.copy()
             else:
