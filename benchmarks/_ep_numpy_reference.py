@@ -15,12 +15,17 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
+# plain sweeps before over-relaxing, in the free phases (from zero states)
+_PLAIN_SWEEPS = 3
+_EARLY_SWEEPS = 15
 
-def _relax(inputs, weights, biases, states, targets, beta, max_steps, tol):
+
+def _relax(inputs, weights, biases, states, targets, beta, max_steps, tol, omega, n_plain):
     n_layers = len(weights)
     n_samples = inputs.shape[0]
     active = np.ones(n_samples, dtype=bool)
     input_drive = inputs @ weights[0]
+    late_omega = min(1.0 + 1.5 * (omega - 1.0), 1.9) if omega > 1.0 else omega
     steps = 0
     while steps < max_steps:
         steps += 1
@@ -32,11 +37,17 @@ def _relax(inputs, weights, biases, states, targets, beta, max_steps, tol):
             if layer < n_layers - 1:
                 drive = drive + states[layer + 1] @ weights[layer + 1].T
             drive = drive + biases[layer]
-            if layer == n_layers - 1 and beta != 0.0:
+            nudged = layer == n_layers - 1 and beta != 0.0
+            if nudged:
                 drive = drive + beta * (targets - states[layer])
             new = np.tanh(drive)
-            new[~active] = states[layer][~active]
             change = np.maximum(change, np.abs(new - states[layer]).max(axis=1))
+            # over-relaxation after the plain sweeps, except the nudged output layer; a
+            # larger factor for the samples still moving after _EARLY_SWEEPS sweeps
+            factor = omega if steps <= _EARLY_SWEEPS else late_omega
+            if steps > n_plain and factor != 1.0 and not nudged:
+                new = np.clip(states[layer] + factor * (new - states[layer]), -1.0, 1.0)
+            new[~active] = states[layer][~active]
             states[layer] = new
         active &= change > tol
         if not active.any():
@@ -53,7 +64,8 @@ def fit_reference(
     n_free_steps=400,
     n_nudged_steps=400,
     relax_tol=1e-3,
-    learning_rate_init=0.02,
+    over_relaxation=1.4,
+    learning_rate_init=0.005,
     momentum=0.9,
     batch_size=32,
     max_iter=100,
@@ -108,11 +120,43 @@ def fit_reference(
             batch = order[start : start + batch_size]
             inputs, batch_targets = X_train[batch], t_train[batch]
             free = [np.zeros((inputs.shape[0], n)) for n in sizes[1:]]
-            _relax(inputs, weights, biases, free, batch_targets, 0.0, n_free_steps, relax_tol)
+            relax = (over_relaxation, 0)
+            _relax(
+                inputs,
+                weights,
+                biases,
+                free,
+                batch_targets,
+                0.0,
+                n_free_steps,
+                relax_tol,
+                over_relaxation,
+                _PLAIN_SWEEPS,
+            )
             plus = [s.copy() for s in free]
-            _relax(inputs, weights, biases, plus, batch_targets, beta, n_nudged_steps, relax_tol)
+            _relax(
+                inputs,
+                weights,
+                biases,
+                plus,
+                batch_targets,
+                beta,
+                n_nudged_steps,
+                relax_tol,
+                *relax,
+            )
             minus = [s.copy() for s in free]
-            _relax(inputs, weights, biases, minus, batch_targets, -beta, n_nudged_steps, relax_tol)
+            _relax(
+                inputs,
+                weights,
+                biases,
+                minus,
+                batch_targets,
+                -beta,
+                n_nudged_steps,
+                relax_tol,
+                *relax,
+            )
             factor = -1.0 / (2 * beta * inputs.shape[0])
             lower_plus, lower_minus = [inputs, *plus[:-1]], [inputs, *minus[:-1]]
             for layer in range(n_layers):
@@ -127,7 +171,18 @@ def fit_reference(
         epochs += 1
         if early_stopping:
             states = [np.zeros((X_valid.shape[0], n)) for n in sizes[1:]]
-            _relax(X_valid, weights, biases, states, None, 0.0, n_free_steps, relax_tol)
+            _relax(
+                X_valid,
+                weights,
+                biases,
+                states,
+                None,
+                0.0,
+                n_free_steps,
+                relax_tol,
+                over_relaxation,
+                _PLAIN_SWEEPS,
+            )
             score = float(np.mean(states[-1].argmax(axis=1) == y_valid))
             if score > best_score + tol:
                 best_score, best, waited = (

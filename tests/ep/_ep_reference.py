@@ -37,13 +37,30 @@ def rho(values, activation):
 
 
 def relax_reference(
-    inputs, weight_list, bias_list, states, targets, beta, activation, max_steps, tol
+    inputs,
+    weight_list,
+    bias_list,
+    states,
+    targets,
+    beta,
+    activation,
+    max_steps,
+    tol,
+    omega=1.0,
+    n_plain=0,
+    late_omega=None,
+    n_early=None,
 ):
     """Layer sweeps ``s_l = rho(s_{l-1} W_{l-1} + s_{l+1} W_l^T + b_l)`` (+ nudge on s_L).
 
-    ``states`` is a list of per-layer arrays, updated in place. Returns (steps, max change).
+    After ``n_plain`` sweeps, hidden layers (and the output layer of the free phase) move
+    by ``omega`` times that step (``late_omega`` times after ``n_early`` sweeps), clipped
+    to the range of ``rho``. The residual of a sweep
+    is the largest ``|rho(...) - s|``; the sweeps stop once it is at most ``tol``.
+    ``states`` is a list of per-layer arrays, updated in place. Returns (steps, residual).
     """
     n_layers = len(weight_list)
+    low = -1.0 if activation == "tanh" else 0.0
     max_change = np.inf
     step = 0
     while step < max_steps:
@@ -54,12 +71,17 @@ def relax_reference(
         for layer in order:
             below = inputs if layer == 1 else states[layer - 2]
             drive = below @ weight_list[layer - 1] + bias_list[layer - 1]
+            nudged = layer == n_layers and beta != 0.0
             if layer < n_layers:
                 drive = drive + states[layer] @ weight_list[layer].T
             else:
                 drive = drive + beta * (targets - states[layer - 1])
             new = rho(drive, activation)
-            max_change = max(max_change, float(np.max(np.abs(new - states[layer - 1]))))
+            old = states[layer - 1]
+            max_change = max(max_change, float(np.max(np.abs(new - old))))
+            factor = late_omega if n_early is not None and step > n_early else omega
+            if step > n_plain and factor != 1.0 and not nudged:
+                new = np.clip(old + factor * (new - old), low, 1.0)
             states[layer - 1] = new
         if max_change <= tol:
             break

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qbloodcell.ep import _kernels
-from qbloodcell.ep._classifier import _Architecture
+from qbloodcell.ep._classifier import _EARLY_SWEEPS, _Architecture, _late_factor
 
 _spec = importlib.util.spec_from_file_location(
     "_ep_reference", pathlib.Path(__file__).with_name("_ep_reference.py")
@@ -34,21 +34,52 @@ def _problem(seed, n_samples=7, scale=0.8):
     return arch, weights, biases, inputs, targets, states
 
 
+# (omega, n_plain): plain sweeps, and over-relaxed sweeps after two plain ones
+OVER_RELAXATION = [(1.0, 0), (1.4, 2)]
+
+
 @pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
 @pytest.mark.parametrize("beta", [0.0, 0.5, -0.3])
-def test_relax_matches_numpy_reference(activation, beta):
+@pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
+def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
     arch, weights, biases, inputs, targets, states = _problem(0)
     n_samples = inputs.shape[0]
     expected = ref.split_states(states, LAYER_SIZES, n_samples)
     weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
-    # tol=0 runs exactly max_steps sweeps in both
+    # tol=0 runs max_steps sweeps in both, past the switch to the late factor
+    n_steps = _EARLY_SWEEPS + 3
     ref_steps, ref_change = ref.relax_reference(
-        inputs, weight_list, bias_list, expected, targets, beta, activation, 7, 0.0
+        inputs,
+        weight_list,
+        bias_list,
+        expected,
+        targets,
+        beta,
+        activation,
+        n_steps,
+        0.0,
+        omega,
+        n_plain,
+        _late_factor(omega),
+        _EARLY_SWEEPS,
     )
     steps, change = arch.relax(
-        inputs, weights, biases, states, targets, beta, ACTIVATIONS[activation], 7, 0.0
+        inputs,
+        weights,
+        biases,
+        states,
+        targets,
+        beta,
+        ACTIVATIONS[activation],
+        n_steps,
+        0.0,
+        omega,
+        n_plain,
     )
-    assert steps == ref_steps == 7
+    # (hard-sigmoid units reach an exact fixed point, change 0, and may stop earlier)
+    assert steps == ref_steps
+    if activation == "tanh":
+        assert steps == n_steps
     assert change == pytest.approx(ref_change, abs=1e-12)
     got = ref.split_states(states, LAYER_SIZES, n_samples)
     for layer_got, layer_expected in zip(got, expected, strict=True):
@@ -142,14 +173,29 @@ def test_tanh_special_values():
 
 @pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
 @pytest.mark.parametrize("beta", [0.0, 0.5])
-def test_relax_few_rows_matches_numpy_reference(activation, beta):
+@pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
+def test_relax_few_rows_matches_numpy_reference(activation, beta, omega, n_plain):
     # fewer rows than _FEW_ROWS: the products are computed row by row, not by BLAS
     n_samples = _kernels._FEW_ROWS - 2
     arch, weights, biases, inputs, targets, states = _problem(6, n_samples=n_samples)
     expected = ref.split_states(states, LAYER_SIZES, n_samples)
     weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
-    ref.relax_reference(inputs, weight_list, bias_list, expected, targets, beta, activation, 9, 0.0)
-    arch.relax(inputs, weights, biases, states, targets, beta, ACTIVATIONS[activation], 9, 0.0)
+    ref.relax_reference(
+        inputs, weight_list, bias_list, expected, targets, beta, activation, 9, 0.0, omega, n_plain
+    )
+    arch.relax(
+        inputs,
+        weights,
+        biases,
+        states,
+        targets,
+        beta,
+        ACTIVATIONS[activation],
+        9,
+        0.0,
+        omega,
+        n_plain,
+    )
     got = ref.split_states(states, LAYER_SIZES, n_samples)
     for layer_got, layer_expected in zip(got, expected, strict=True):
         np.testing.assert_allclose(layer_got, layer_expected, rtol=0, atol=1e-12)
@@ -187,3 +233,37 @@ def test_relax_rows_stop_on_their_own():
             np.testing.assert_allclose(layer[i], got[0], rtol=0, atol=1e-12)
     assert steps == max(alone_steps)
     assert min(alone_steps) < steps - 3
+
+
+def test_over_relaxation_reaches_the_same_fixed_points_in_fewer_sweeps():
+    # as in fit: the free phase from zero states (plain sweeps first), then a nudged phase
+    # from the free fixed point; weights large enough that plain sweeps converge slowly
+    arch, weights, biases, inputs, targets, _ = _problem(11, n_samples=20, scale=0.8)
+    steps = {}
+    fixed_points = {}
+    for omega, n_plain in [(1.0, 0), (1.4, 3)]:
+        free = np.zeros(inputs.shape[0] * arch.n_states)
+        free_steps, free_change = arch.relax(
+            inputs, weights, biases, free, targets, 0.0, _kernels.TANH, 2000, 1e-11, omega, n_plain
+        )
+        nudged = free.copy()
+        nudged_steps, nudged_change = arch.relax(
+            inputs, weights, biases, nudged, targets, 0.5, _kernels.TANH, 2000, 1e-11, omega, 0
+        )
+        assert max(free_change, nudged_change) <= 1e-11
+        steps[omega] = (free_steps, nudged_steps)
+        fixed_points[omega] = (free, nudged)
+    for over, plain in zip(fixed_points[1.4], fixed_points[1.0], strict=True):
+        np.testing.assert_allclose(over, plain, rtol=0, atol=1e-9)
+    for over, plain in zip(steps[1.4], steps[1.0], strict=True):
+        assert over < 0.7 * plain
+
+
+def test_over_relaxation_propagates_nan():
+    arch, weights, biases, inputs, targets, states = _problem(2)
+    weights[3] = np.nan
+    _, change = arch.relax(
+        inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 5, 1e-6, 1.4, 0
+    )
+    assert np.isnan(change)
+    assert np.isnan(states).any()

@@ -26,6 +26,12 @@ _TARGET_VALUES = {"tanh": (-1.0, 1.0), "hard_sigmoid": (0.0, 1.0)}
 # a batch is relaxed in groups of rows on several threads only when each group has at
 # least this many samples (below it, one multi-threaded BLAS call is as fast)
 _MIN_ROWS_PER_THREAD = 40
+# sweeps without over-relaxation at the start of a free phase (from zero states): the
+# states first move into the basin of the fixed point that plain sweeps reach
+_PLAIN_SWEEPS = 3
+# samples still moving after this many sweeps converge slowly: they continue with a
+# larger over-relaxation factor (see _late_factor)
+_EARLY_SWEEPS = 15
 # weights this large mean training has run away (inputs are expected to be standardised)
 _MAX_ABS_WEIGHT = 1e6
 # relaxation warning: more than this fraction of phases at the step cap, or one phase
@@ -61,6 +67,8 @@ class _Architecture:
         activation: int,
         max_steps: int,
         tol: float,
+        omega: float = 1.0,
+        n_plain: int = 0,
     ) -> tuple[int, float]:
         n_samples = inputs.shape[0]
         n_groups = n_samples // _MIN_ROWS_PER_THREAD
@@ -68,7 +76,17 @@ class _Architecture:
             n_groups = min(n_groups, _threads.blas_threads())
         if n_groups <= 1:
             return self._relax_rows(
-                inputs, weights, biases, states, targets, beta, activation, max_steps, tol
+                inputs,
+                weights,
+                biases,
+                states,
+                targets,
+                beta,
+                activation,
+                max_steps,
+                tol,
+                omega,
+                n_plain,
             )
         # samples relax independently of one another: relax groups of rows in threads,
         # each on its own copy of its rows' states, then copy the fixed points back
@@ -87,6 +105,8 @@ class _Architecture:
                     activation,
                     max_steps,
                     tol,
+                    omega,
+                    n_plain,
                 )
                 for (a, b), group in zip(pairwise(bounds), group_states, strict=True)
             ]
@@ -109,6 +129,8 @@ class _Architecture:
         activation: int,
         max_steps: int,
         tol: float,
+        omega: float = 1.0,
+        n_plain: int = 0,
     ) -> tuple[int, float]:
         steps, change = _kernels.relax(
             inputs,
@@ -124,6 +146,10 @@ class _Architecture:
             activation,
             int(max_steps),
             float(tol),
+            float(omega),
+            int(n_plain),
+            _late_factor(omega),
+            _EARLY_SWEEPS,
         )
         return int(steps), float(change)
 
@@ -191,7 +217,9 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     order), setting each layer to the exact minimiser of the energy given its neighbours
     (in the nudged phases the
     output layer takes a fixed-point step ``s_L = rho(drive + beta (t - s_L))`` instead),
-    until no state moves by more than ``relax_tol`` (or the step cap).
+    until no state would move by more than ``relax_tol`` (or the step cap). The steps are
+    over-relaxed by ``over_relaxation`` (successive over-relaxation), which reaches the same
+    fixed points in fewer sweeps.
 
     Parameters
     ----------
@@ -214,19 +242,33 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     n_nudged_steps : int, default=400
         Cap on the number of relaxation sweeps of each nudged phase.
     relax_tol : float, default=1e-3
-        A relaxation has converged when no unit changed by more than ``relax_tol`` in a
-        sweep. A :class:`~sklearn.exceptions.ConvergenceWarning` is issued at the end of
+        A relaxation has converged when, in a sweep, no unit is more than ``relax_tol``
+        away from its plain update ``rho(drive)`` (for ``over_relaxation=1``: no unit
+        changed by more than ``relax_tol``). A :class:`~sklearn.exceptions.ConvergenceWarning` is issued at the end of
         ``fit`` when more than 2 % of the relaxations hit their step cap first, or when
         one of them stopped with a last sweep that moved a unit by more than
         ``10 * relax_tol``.
+    over_relaxation : float, default=1.4
+        Factor ``omega`` of successive over-relaxation, in ``(0, 2)``: each update moves a
+        layer ``omega`` times the step to ``rho(drive)``, clipped to the range of the
+        activation. The fixed points do not depend on it; above 1 the relaxations need
+        fewer sweeps (on the benchmark's trained networks, about half as many at 1.4 as at
+        1). The free phases start with 3 plain sweeps from zero states; samples still
+        moving after 15 sweeps continue with ``1 + 1.5 (omega - 1)`` (at most 1.9); the
+        nudged output layer always takes the plain step. When the energy has several
+        minima the one reached can depend on ``omega``; ``fit`` and ``predict`` use the
+        same dynamics. 1 gives plain block coordinate descent.
     alpha : float, default=0.0
         Strength of an L2 penalty ``alpha / 2 * sum ||W_l||^2`` on the weights (not the
         biases), added to the mean cost: each step adds ``alpha * W_l`` to the EP estimate
         of the gradient. Same meaning as in :class:`~sklearn.neural_network.MLPClassifier`
         up to the scaling (there, the penalty is divided by the batch size).
-    learning_rate_init : float or sequence of float, default=0.02
+    learning_rate_init : float or sequence of float, default=0.005
         Initial learning rate, either one for all layers or one per weight matrix (input to
-        first hidden layer first; ``len(hidden_layer_sizes) + 1`` values).
+        first hidden layer first; ``len(hidden_layer_sizes) + 1`` values). With momentum
+        0.9, a rate of 0.02 drove the study's network, on some splits, into saturated
+        states that no nudge moves (the training cost rose and stayed up) within a few
+        epochs.
     momentum : float, default=0.9
         Momentum of the SGD updates, in ``[0, 1)``.
     batch_size : int, default=32
@@ -337,8 +379,9 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         n_free_steps: int = 400,
         n_nudged_steps: int = 400,
         relax_tol: float = 1e-3,
+        over_relaxation: float = 1.4,
         alpha: float = 0.0,
-        learning_rate_init: float | Sequence[float] = 0.02,
+        learning_rate_init: float | Sequence[float] = 0.005,
         momentum: float = 0.9,
         batch_size: int = 32,
         max_iter: int = 100,
@@ -357,6 +400,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         self.n_free_steps = n_free_steps
         self.n_nudged_steps = n_nudged_steps
         self.relax_tol = relax_tol
+        self.over_relaxation = over_relaxation
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.momentum = momentum
@@ -397,6 +441,14 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
             )
         _check_real("beta", self.beta, low=0.0, high=1.0, closed_low=False, closed_high=False)
         _check_real("relax_tol", self.relax_tol, low=0.0, closed_low=False)
+        _check_real(
+            "over_relaxation",
+            self.over_relaxation,
+            low=0.0,
+            high=2.0,
+            closed_low=False,
+            closed_high=False,
+        )
         _check_real("alpha", self.alpha, low=0.0)
         _check_real("momentum", self.momentum, low=0.0, high=1.0, closed_high=False)
         _check_real("tol", self.tol, low=0.0)
@@ -562,6 +614,8 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                         activation,
                         self.n_free_steps,
                         self.relax_tol,
+                        self.over_relaxation,
+                        _PLAIN_SWEEPS,
                     ),
                     self.n_free_steps,
                 )
@@ -580,6 +634,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                         activation,
                         self.n_nudged_steps,
                         self.relax_tol,
+                        self.over_relaxation,
                     ),
                     self.n_nudged_steps,
                 )
@@ -596,6 +651,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                             activation,
                             self.n_nudged_steps,
                             self.relax_tol,
+                            self.over_relaxation,
                         ),
                         self.n_nudged_steps,
                     )
@@ -691,6 +747,8 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
             _ACTIVATIONS[self.activation],
             self.n_free_steps,
             self.relax_tol,
+            self.over_relaxation,
+            _PLAIN_SWEEPS,
         )
         if not np.isfinite(result[1]):
             raise FloatingPointError(
@@ -805,6 +863,19 @@ class _RelaxStats:
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+
+def _late_factor(omega: float) -> float:
+    """Over-relaxation factor for the samples still moving after ``_EARLY_SWEEPS``.
+
+    The best factor of successive over-relaxation, ``2 / (1 + sqrt(1 - r))`` for plain
+    sweeps that shrink the error by ``r`` per sweep, grows as ``r`` nears 1: the slow
+    samples get ``1 + 1.5 (omega - 1)`` (1.6 for the default 1.4), below 1.9. Plain
+    sweeps (``omega = 1``) and under-relaxation (``omega < 1``) are kept as they are.
+    """
+    if omega <= 1.0:
+        return float(omega)
+    return float(min(1.0 + 1.5 * (float(omega) - 1.0), 1.9))
 
 
 def _initial_parameters(
