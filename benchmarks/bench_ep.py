@@ -80,6 +80,22 @@ def _sweeps_per_sample(model, batch, over_relaxation=None):
     return float(np.mean(steps))
 
 
+def _blas_gflops():
+    """Speed of this machine now: one-thread BLAS on the relaxation's largest product."""
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((50, 256)), rng.random((256, 128))
+    with threadpool_limits(1):
+        best = np.inf
+        for _ in range(5):
+            start = time.perf_counter()
+            for _ in range(200):
+                a @ b
+            best = min(best, (time.perf_counter() - start) / 200)
+    return 2 * 50 * 256 * 128 / best / 1e9
+
+
 def split(X, y, seed):
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=seed
@@ -94,6 +110,10 @@ def main():
     args = parser.parse_args()
     X, y, source = load_data()
     print(f"data: {source}, X {X.shape}")
+    print(
+        f"machine speed: BLAS (50, 256) @ (256, 128) on one thread at {_blas_gflops():.1f} "
+        "GFLOP/s (timings on a shared machine follow it)"
+    )
 
     start = time.perf_counter()
     EquilibriumPropagationClassifier(hidden_layer_sizes=(4,), max_iter=1, early_stopping=False).fit(
@@ -165,6 +185,7 @@ def main():
         f"predict {batch.shape}: first call {times[0] * 1e3:.2f} ms, median of next 19 "
         f"{np.median(times[1:]) * 1e3:.2f} ms"
     )
+    print(f"machine speed at the end: {_blas_gflops():.1f} GFLOP/s")
 
 
 if __name__ == "__main__":
