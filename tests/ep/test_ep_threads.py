@@ -72,13 +72,17 @@ def test_one_blas_thread_means_one_group(monkeypatch):
         arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 50, 1e-6)
 
 
+def _blas_library_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
 def test_run_concurrently_keeps_order_restores_blas_threads_and_raises():
-    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    before = _blas_library_threads()
     seen = []
 
     def task(value):
         def call():
-            seen.append(_threads.blas_threads())
+            seen.append(max(_blas_library_threads()))
             return value
 
         return call
@@ -123,3 +127,44 @@ def _two():
 
 def _run_two_in_child():
     return _threads.run_concurrently([_one, _two])
+
+
+def test_single_threaded_blas_nests_overlaps_and_restores():
+    before = _blas_library_threads()
+    n_threads = _threads.blas_threads()
+    first = _threads.single_threaded_blas()
+    second = _threads.single_threaded_blas()
+    first.__enter__()
+    assert max(_blas_library_threads()) == 1
+    # the count before the limit, so that callers inside can still size their groups
+    assert _threads.blas_threads() == n_threads
+    second.__enter__()
+    first.__exit__(None, None, None)  # overlapping, not nested: the limit holds
+    assert max(_blas_library_threads()) == 1
+    second.__exit__(None, None, None)
+    assert _blas_library_threads() == before
+
+
+def test_relaxation_and_fit_run_blas_on_one_thread(monkeypatch):
+    from qbloodcell.ep import EquilibriumPropagationClassifier
+
+    before = _blas_library_threads()
+    seen = []
+    original = _Architecture._relax_rows
+
+    def spy(self, *args):
+        seen.append(max(_blas_library_threads()))
+        return original(self, *args)
+
+    monkeypatch.setattr(_Architecture, "_relax_rows", spy)
+    arch, weights, biases, inputs, targets, states = _batch(10)
+    arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 20, 1e-6)
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(size=(60, 4)), np.repeat([0, 1], 30)
+    clf = EquilibriumPropagationClassifier(
+        hidden_layer_sizes=(8,), max_iter=2, early_stopping=False, random_state=0
+    ).fit(X, y)
+    clf.predict(X)
+    assert len(seen) > 3
+    assert set(seen) == {1}
+    assert _blas_library_threads() == before

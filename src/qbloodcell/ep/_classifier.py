@@ -70,6 +70,35 @@ class _Architecture:
         omega: float = 1.0,
         n_plain: int = 0,
     ) -> tuple[int, float]:
+        with _threads.single_threaded_blas():
+            return self._relax_groups(
+                inputs,
+                weights,
+                biases,
+                states,
+                targets,
+                beta,
+                activation,
+                max_steps,
+                tol,
+                omega,
+                n_plain,
+            )
+
+    def _relax_groups(
+        self,
+        inputs: np.ndarray,
+        weights: np.ndarray,
+        biases: np.ndarray,
+        states: np.ndarray,
+        targets: np.ndarray,
+        beta: float,
+        activation: int,
+        max_steps: int,
+        tol: float,
+        omega: float,
+        n_plain: int,
+    ) -> tuple[int, float]:
         n_samples = inputs.shape[0]
         n_groups = n_samples // _MIN_ROWS_PER_THREAD
         if n_groups > 1:
@@ -593,61 +622,46 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         batch_size = min(int(self.batch_size), n_train)
         stats = _RelaxStats(self.relax_tol)
 
-        for epoch in range(self.max_iter):
-            schedule = 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_iter))
-            order = rng.permutation(n_train)
-            epoch_cost = 0.0
-            for start in range(0, n_train, batch_size):
-                batch = order[start : start + batch_size]
-                inputs = np.ascontiguousarray(X_train[batch])
-                batch_targets = np.ascontiguousarray(t_train[batch])
-                n_batch = inputs.shape[0]
-                free = np.zeros(n_batch * arch.n_states)
-                stats.add_free(
-                    arch.relax(
-                        inputs,
-                        weights,
-                        biases,
-                        free,
-                        batch_targets,
-                        0.0,
-                        activation,
+        # BLAS on one thread for the small products of the batches (see _threads)
+        with _threads.single_threaded_blas():
+            for epoch in range(self.max_iter):
+                schedule = 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_iter))
+                order = rng.permutation(n_train)
+                epoch_cost = 0.0
+                for start in range(0, n_train, batch_size):
+                    batch = order[start : start + batch_size]
+                    inputs = np.ascontiguousarray(X_train[batch])
+                    batch_targets = np.ascontiguousarray(t_train[batch])
+                    n_batch = inputs.shape[0]
+                    free = np.zeros(n_batch * arch.n_states)
+                    stats.add_free(
+                        arch.relax(
+                            inputs,
+                            weights,
+                            biases,
+                            free,
+                            batch_targets,
+                            0.0,
+                            activation,
+                            self.n_free_steps,
+                            self.relax_tol,
+                            self.over_relaxation,
+                            _PLAIN_SWEEPS,
+                        ),
                         self.n_free_steps,
-                        self.relax_tol,
-                        self.over_relaxation,
-                        _PLAIN_SWEEPS,
-                    ),
-                    self.n_free_steps,
-                )
-                epoch_cost += 0.5 * float(
-                    np.sum((arch.outputs(free, n_batch) - batch_targets) ** 2)
-                )
-                plus = free.copy()
-                stats.add_nudged(
-                    arch.relax(
-                        inputs,
-                        weights,
-                        biases,
-                        plus,
-                        batch_targets,
-                        beta,
-                        activation,
-                        self.n_nudged_steps,
-                        self.relax_tol,
-                        self.over_relaxation,
-                    ),
-                    self.n_nudged_steps,
-                )
-                if self.symmetric_nudging:
-                    minus = free.copy()
+                    )
+                    epoch_cost += 0.5 * float(
+                        np.sum((arch.outputs(free, n_batch) - batch_targets) ** 2)
+                    )
+                    plus = free.copy()
                     stats.add_nudged(
                         arch.relax(
                             inputs,
                             weights,
                             biases,
-                            minus,
+                            plus,
                             batch_targets,
-                            -beta,
+                            beta,
                             activation,
                             self.n_nudged_steps,
                             self.relax_tol,
@@ -655,55 +669,72 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                         ),
                         self.n_nudged_steps,
                     )
-                    scale = 2.0 * beta
-                else:
-                    minus = free
-                    scale = beta
-                _kernels.ep_gradient(
-                    inputs,
-                    arch.layer_sizes,
-                    arch.weight_offsets,
-                    arch.bias_offsets,
-                    arch.state_offsets,
-                    plus,
-                    minus,
-                    scale,
-                    weight_gradient,
-                    bias_gradient,
-                )
-                if self.alpha > 0:
-                    weight_gradient += self.alpha * weights
-                weight_velocity *= self.momentum
-                weight_velocity -= schedule * weight_rates * weight_gradient
-                bias_velocity *= self.momentum
-                bias_velocity -= schedule * bias_rates * bias_gradient
-                weights += weight_velocity
-                biases += bias_velocity
-                _check_diverged(weights, biases, stats.last_change, epoch)
-
-            self.n_iter_ += 1
-            self.loss_curve_.append(epoch_cost / n_train)
-            message = f"Epoch {self.n_iter_}: cost = {self.loss_curve_[-1]:.6f}"
-            if self.early_stopping:
-                outputs, _ = self._free_outputs(X_valid, weights, biases, arch, stats=None)
-                score = float(np.mean(np.argmax(outputs, axis=1) == y_valid))
-                validation_scores.append(score)
-                message += f", validation accuracy = {score:.4f}"
-                if score > best_score + self.tol:
-                    best_score = score
-                    best = (weights.copy(), biases.copy())
-                    epochs_without_improvement = 0
-                else:
-                    epochs_without_improvement += 1
-            if self.verbose:
-                print(message)
-            if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
-                if self.verbose:
-                    print(
-                        f"Validation accuracy did not improve for {self.n_iter_no_change} "
-                        "epochs: stopping."
+                    if self.symmetric_nudging:
+                        minus = free.copy()
+                        stats.add_nudged(
+                            arch.relax(
+                                inputs,
+                                weights,
+                                biases,
+                                minus,
+                                batch_targets,
+                                -beta,
+                                activation,
+                                self.n_nudged_steps,
+                                self.relax_tol,
+                                self.over_relaxation,
+                            ),
+                            self.n_nudged_steps,
+                        )
+                        scale = 2.0 * beta
+                    else:
+                        minus = free
+                        scale = beta
+                    _kernels.ep_gradient(
+                        inputs,
+                        arch.layer_sizes,
+                        arch.weight_offsets,
+                        arch.bias_offsets,
+                        arch.state_offsets,
+                        plus,
+                        minus,
+                        scale,
+                        weight_gradient,
+                        bias_gradient,
                     )
-                break
+                    if self.alpha > 0:
+                        weight_gradient += self.alpha * weights
+                    weight_velocity *= self.momentum
+                    weight_velocity -= schedule * weight_rates * weight_gradient
+                    bias_velocity *= self.momentum
+                    bias_velocity -= schedule * bias_rates * bias_gradient
+                    weights += weight_velocity
+                    biases += bias_velocity
+                    _check_diverged(weights, biases, stats.last_change, epoch)
+
+                self.n_iter_ += 1
+                self.loss_curve_.append(epoch_cost / n_train)
+                message = f"Epoch {self.n_iter_}: cost = {self.loss_curve_[-1]:.6f}"
+                if self.early_stopping:
+                    outputs, _ = self._free_outputs(X_valid, weights, biases, arch, stats=None)
+                    score = float(np.mean(np.argmax(outputs, axis=1) == y_valid))
+                    validation_scores.append(score)
+                    message += f", validation accuracy = {score:.4f}"
+                    if score > best_score + self.tol:
+                        best_score = score
+                        best = (weights.copy(), biases.copy())
+                        epochs_without_improvement = 0
+                    else:
+                        epochs_without_improvement += 1
+                if self.verbose:
+                    print(message)
+                if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
+                    if self.verbose:
+                        print(
+                            f"Validation accuracy did not improve for {self.n_iter_no_change} "
+                            "epochs: stopping."
+                        )
+                    break
 
         if self.early_stopping:
             weights, biases = best

@@ -1,48 +1,57 @@
-"""Relax independent groups of samples on the cores that BLAS is allowed to use.
+"""BLAS on one thread during relaxation, and groups of samples relaxed in threads.
 
-The relaxation of one sample does not depend on the other samples of its batch (each
-sample stops on its own convergence test), so a large batch can be cut into groups of
-rows relaxed at the same time in threads (the kernel releases the GIL). Each thread then
-calls BLAS with one thread: OpenBLAS threads a ``(100, 128) @ (128, 256)`` product
-poorly, while two single-threaded products on two cores run almost twice as fast.
+The relaxation makes thousands of small matrix products (a few dozen rows). Multi-threaded
+BLAS speeds these up little, and its threads wait for each other by spinning: when another
+process uses the cores, each product can wait for a scheduler time slice (two EP fits
+running at once on a 2-core machine took 10 times longer each than one alone). So the
+relaxations run with BLAS limited to one thread (:func:`single_threaded_blas`), and the
+cores are used instead by relaxing independent groups of samples in threads
+(:func:`run_concurrently`; the kernel releases the GIL). The relaxation of one sample does
+not depend on the other samples of its batch (each stops on its own convergence test).
 
-The number of threads follows the BLAS thread limit of the process, so that
-``threadpoolctl.threadpool_limits(1)`` (and joblib's workers, which set it) keep
-everything on one core, as they do for NumPy code.
+The number of groups follows the BLAS thread limit of the process as it was before the
+relaxation, so that ``threadpoolctl.threadpool_limits(1)`` (and joblib's workers, which
+set it) keep everything on one core, as they do for NumPy code.
 
-While the groups run, BLAS is limited to one thread for the whole process, as
-scikit-learn's ``KMeans`` does during its iterations: BLAS calls made by other threads in
-that window run on one thread, and a ``threadpool_limits`` block that another thread
-enters during the window and leaves after it restores the one-thread setting it saw.
+The limit is process-wide, as scikit-learn's ``KMeans`` sets it during its iterations:
+BLAS calls made by other threads while a relaxation runs use one thread. Relaxations that
+overlap (from several threads) share one limit, set by the first to start and restored by
+the last to finish; a ``threadpool_limits`` block that another thread enters during that
+window and leaves after it restores the one-thread setting it saw.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
 _lock = threading.Lock()
-# held while BLAS is limited: the limit is process-wide, and two overlapping limits would
-# restore each other's settings in the wrong order
-_run_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _controller: Any = None
+# callers inside single_threaded_blas(), and the limiter that restores BLAS when the last
+# of them leaves
+_limit_depth = 0
+_limiter: Any = None
+_threads_before_limit = 1
 
 
 def _forget_pool_in_child() -> None:
     # a forked child inherits the pool object but not its threads: work submitted to it
-    # would wait forever, so the child starts its own pool (and locks) when needed
-    global _pool, _pool_size, _lock, _run_lock
+    # would wait forever, so the child starts its own pool (and lock) when needed. A child
+    # forked during a relaxation keeps BLAS on one thread.
+    global _pool, _pool_size, _lock, _limit_depth, _limiter
     _pool = None
     _pool_size = 0
     _lock = threading.Lock()
-    _run_lock = threading.Lock()
+    _limit_depth = 0
+    _limiter = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -61,27 +70,59 @@ def _blas_controller() -> Any:
     return _controller
 
 
-def blas_threads() -> int:
-    """Number of threads BLAS may use now (1 when no BLAS library is found)."""
-    with _lock:
-        controller = _blas_controller()
+def _current_threads(controller: Any) -> int:
     counts = [int(lib.num_threads) for lib in controller.lib_controllers]
     return max(1, min(counts)) if counts else 1
 
 
+def blas_threads() -> int:
+    """Number of threads BLAS may use, apart from the limit of :func:`single_threaded_blas`.
+
+    1 when no BLAS library is found.
+    """
+    with _lock:
+        if _limit_depth > 0:
+            return _threads_before_limit
+        return _current_threads(_blas_controller())
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread while any caller is inside (calls may nest and overlap)."""
+    global _limit_depth, _limiter, _threads_before_limit
+    with _lock:
+        if _limit_depth == 0:
+            controller = _blas_controller()
+            _threads_before_limit = _current_threads(controller)
+            _limiter = controller.limit(limits=1)
+        _limit_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _limit_depth -= 1
+            if _limit_depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
+
+
+def _get_pool(n_workers: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size < n_workers:
+            if _pool is not None:
+                # tasks already submitted by another caller still run
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="qbloodcell-ep")
+            _pool_size = n_workers
+        return _pool
+
+
 def run_concurrently(calls: list[Callable[[], _T]]) -> list[_T]:
     """Run ``calls`` in threads, BLAS limited to one thread meanwhile; results in order."""
-    global _pool, _pool_size
-    if len(calls) == 1:
-        return [calls[0]()]
-    with _lock:
-        controller = _blas_controller()
-    with _run_lock:
-        if _pool is None or _pool_size < len(calls):
-            if _pool is not None:
-                _pool.shutdown(wait=True)
-            _pool = ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="qbloodcell-ep")
-            _pool_size = len(calls)
-        with controller.limit(limits=1):
-            futures = [_pool.submit(call) for call in calls]
-            return [future.result() for future in futures]
+    with single_threaded_blas():
+        if len(calls) == 1:
+            return [calls[0]()]
+        pool = _get_pool(len(calls))
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
