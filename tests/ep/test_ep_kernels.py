@@ -180,8 +180,21 @@ def test_relax_few_rows_matches_numpy_reference(activation, beta, omega, n_plain
     arch, weights, biases, inputs, targets, states = _problem(6, n_samples=n_samples)
     expected = ref.split_states(states, LAYER_SIZES, n_samples)
     weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
+    n_steps = _EARLY_SWEEPS + 3
     ref.relax_reference(
-        inputs, weight_list, bias_list, expected, targets, beta, activation, 9, 0.0, omega, n_plain
+        inputs,
+        weight_list,
+        bias_list,
+        expected,
+        targets,
+        beta,
+        activation,
+        n_steps,
+        0.0,
+        omega,
+        n_plain,
+        _late_factor(omega),
+        _EARLY_SWEEPS,
     )
     arch.relax(
         inputs,
@@ -191,7 +204,7 @@ def test_relax_few_rows_matches_numpy_reference(activation, beta, omega, n_plain
         targets,
         beta,
         ACTIVATIONS[activation],
-        9,
+        n_steps,
         0.0,
         omega,
         n_plain,

@@ -129,6 +129,13 @@ def _run_two_in_child():
     return _threads.run_concurrently([_one, _two])
 
 
+needs_blas_threads = pytest.mark.skipif(
+    max(_blas_library_threads(), default=1) < 2,
+    reason="BLAS already runs on one thread: a limit to one thread cannot be observed",
+)
+
+
+@needs_blas_threads
 def test_single_threaded_blas_nests_overlaps_and_restores():
     before = _blas_library_threads()
     n_threads = _threads.blas_threads()
@@ -145,6 +152,7 @@ def test_single_threaded_blas_nests_overlaps_and_restores():
     assert _blas_library_threads() == before
 
 
+@needs_blas_threads
 def test_relaxation_and_fit_run_blas_on_one_thread(monkeypatch):
     from qbloodcell.ep import EquilibriumPropagationClassifier
 
@@ -168,3 +176,70 @@ def test_relaxation_and_fit_run_blas_on_one_thread(monkeypatch):
     assert len(seen) > 3
     assert set(seen) == {1}
     assert _blas_library_threads() == before
+
+
+@needs_blas_threads
+def test_limits_from_several_threads_and_restore():
+    before = _blas_library_threads()
+    inside = threading.Barrier(3)
+    leave = threading.Event()
+
+    def hold():
+        with _threads.single_threaded_blas():
+            inside.wait(5)
+            leave.wait(5)
+
+    threads = [threading.Thread(target=hold) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    inside.wait(5)
+    assert max(_blas_library_threads()) == 1
+    leave.set()
+    for thread in threads:
+        thread.join(5)
+    assert _blas_library_threads() == before
+
+
+@needs_blas_threads
+def test_another_thread_can_limit_after_the_main_thread_did():
+    # threadpoolctl lets only the thread that set a limit change OpenBLAS's thread count
+    # until it is released: a limit set and restored by this thread must not keep a worker
+    # thread (a web server's, joblib's threading backend) from limiting BLAS later
+    before = _blas_library_threads()
+    with _threads.single_threaded_blas():
+        pass
+    seen = []
+
+    def worker():
+        with _threads.single_threaded_blas():
+            seen.append(max(_blas_library_threads()))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(5)
+    assert seen == [1]
+    assert _blas_library_threads() == before
+
+
+def test_run_concurrently_from_threads_with_growing_pools():
+    # one thread keeps running pairs of tasks while another needs ever larger pools: the
+    # pool that the first one found must not be shut down before it submits to it
+    errors = []
+    stop = threading.Event()
+
+    def pairs():
+        try:
+            while not stop.is_set():
+                _threads.run_concurrently([_one, _two])
+        except Exception as error:  # pragma: no cover - the failure being tested
+            errors.append(error)
+
+    runner = threading.Thread(target=pairs)
+    runner.start()
+    try:
+        for n_calls in range(3, 40):
+            assert _threads.run_concurrently([_one] * n_calls) == [1] * n_calls
+    finally:
+        stop.set()
+        runner.join(10)
+    assert errors == []

@@ -35,7 +35,7 @@ _EARLY_SWEEPS = 15
 # weights this large mean training has run away (inputs are expected to be standardised)
 _MAX_ABS_WEIGHT = 1e6
 # relaxation warning: more than this fraction of phases at the step cap, or one phase
-# whose last sweep still moved a unit by more than this many times relax_tol
+# whose last sweep left a unit further than this many times relax_tol from its plain update
 _NOT_CONVERGED_FRACTION = 0.02
 _NOT_CONVERGED_FACTOR = 10.0
 
@@ -273,10 +273,11 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     relax_tol : float, default=1e-3
         A relaxation has converged when, in a sweep, no unit is more than ``relax_tol``
         away from its plain update ``rho(drive)`` (for ``over_relaxation=1``: no unit
-        changed by more than ``relax_tol``). A :class:`~sklearn.exceptions.ConvergenceWarning` is issued at the end of
-        ``fit`` when more than 2 % of the relaxations hit their step cap first, or when
-        one of them stopped with a last sweep that moved a unit by more than
-        ``10 * relax_tol``.
+        changed by more than ``relax_tol``). A
+        :class:`~sklearn.exceptions.ConvergenceWarning` is issued at the end of ``fit``
+        when more than 2 % of the relaxations hit their step cap first, or when one of
+        them stopped with a unit still more than ``10 * relax_tol`` away from its plain
+        update in the last sweep.
     over_relaxation : float, default=1.4
         Factor ``omega`` of successive over-relaxation, in ``(0, 2)``: each update moves a
         layer ``omega`` times the step to ``rho(drive)``, clipped to the range of the
@@ -888,7 +889,8 @@ class _RelaxStats:
         ):
             warnings.warn(
                 f"Relaxation did not converge in {self.not_converged} of {total} phases: "
-                f"the largest state change in the last sweep was {self.worst_change:.3g} "
+                "the largest residual |rho(drive) - s| in the last sweep was "
+                f"{self.worst_change:.3g} "
                 f"(relax_tol={self.tol:g}). Increase n_free_steps / n_nudged_steps or "
                 "relax_tol.",
                 ConvergenceWarning,
@@ -901,12 +903,13 @@ def _late_factor(omega: float) -> float:
 
     The best factor of successive over-relaxation, ``2 / (1 + sqrt(1 - r))`` for plain
     sweeps that shrink the error by ``r`` per sweep, grows as ``r`` nears 1: the slow
-    samples get ``1 + 1.5 (omega - 1)`` (1.6 for the default 1.4), below 1.9. Plain
-    sweeps (``omega = 1``) and under-relaxation (``omega < 1``) are kept as they are.
+    samples get ``1 + 1.5 (omega - 1)`` (1.6 for the default 1.4), at most 1.9 and never
+    less than ``omega``. Plain sweeps (``omega = 1``) and under-relaxation
+    (``omega < 1``) are kept as they are.
     """
     if omega <= 1.0:
         return float(omega)
-    return float(min(1.0 + 1.5 * (float(omega) - 1.0), 1.9))
+    return float(max(omega, min(1.0 + 1.5 * (float(omega) - 1.0), 1.9)))
 
 
 def _initial_parameters(

@@ -15,9 +15,11 @@ set it) keep everything on one core, as they do for NumPy code.
 
 The limit is process-wide, as scikit-learn's ``KMeans`` sets it during its iterations:
 BLAS calls made by other threads while a relaxation runs use one thread. Relaxations that
-overlap (from several threads) share one limit, set by the first to start and restored by
-the last to finish; a ``threadpool_limits`` block that another thread enters during that
-window and leaves after it restores the one-thread setting it saw.
+overlap (from several threads) share one limit: threadpoolctl lets only the thread that set
+a limit change it back, so the first thread sets it and restores it when it leaves, and a
+relaxation still running then continues with the restored thread count (slower, not
+wrong). A ``threadpool_limits`` block that another thread enters during the window and
+leaves after it restores the one-thread setting it saw.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _controller: Any = None
-# callers inside single_threaded_blas(), and the limiter that restores BLAS when the last
-# of them leaves
-_limit_depth = 0
+# the limit of single_threaded_blas(): the thread that set it (threadpoolctl lets only
+# that thread change OpenBLAS's thread count until it restores it), how deeply that thread
+# is nested in single_threaded_blas(), the limiter, and the thread count before the limit
+_owner: threading.Thread | None = None
+_owner_depth = 0
 _limiter: Any = None
 _threads_before_limit = 1
 
@@ -45,12 +49,13 @@ _threads_before_limit = 1
 def _forget_pool_in_child() -> None:
     # a forked child inherits the pool object but not its threads: work submitted to it
     # would wait forever, so the child starts its own pool (and lock) when needed. A child
-    # forked during a relaxation keeps BLAS on one thread.
-    global _pool, _pool_size, _lock, _limit_depth, _limiter
+    # forked during a relaxation keeps BLAS on one thread (its limiter is forgotten).
+    global _pool, _pool_size, _lock, _owner, _owner_depth, _limiter
     _pool = None
     _pool_size = 0
     _lock = threading.Lock()
-    _limit_depth = 0
+    _owner = None
+    _owner_depth = 0
     _limiter = None
 
 
@@ -81,48 +86,68 @@ def blas_threads() -> int:
     1 when no BLAS library is found.
     """
     with _lock:
-        if _limit_depth > 0:
+        if _limiter is not None:
             return _threads_before_limit
         return _current_threads(_blas_controller())
 
 
 @contextlib.contextmanager
 def single_threaded_blas() -> Iterator[None]:
-    """Limit BLAS to one thread while any caller is inside (calls may nest and overlap)."""
-    global _limit_depth, _limiter, _threads_before_limit
+    """Limit BLAS to one thread while the caller is inside (calls may nest and overlap).
+
+    The first thread to enter sets the limit and restores it when it leaves its outermost
+    block (threadpoolctl lets only the thread that set a limit change it back). Threads
+    that enter meanwhile run under that limit; one that is still inside when the owner
+    leaves runs its remaining BLAS calls with the restored thread count (slower, not
+    wrong). BLAS is never left limited after every caller has left.
+    """
+    global _owner, _owner_depth, _limiter, _threads_before_limit
+    this_thread = threading.current_thread()
     with _lock:
-        if _limit_depth == 0:
+        if _limiter is None:
             controller = _blas_controller()
             _threads_before_limit = _current_threads(controller)
             _limiter = controller.limit(limits=1)
-        _limit_depth += 1
+            _limiter.__enter__()
+            _owner = this_thread
+            _owner_depth = 1
+        elif _owner is this_thread:
+            _owner_depth += 1
     try:
         yield
     finally:
         with _lock:
-            _limit_depth -= 1
-            if _limit_depth == 0:
-                _limiter.restore_original_limits()
-                _limiter = None
+            if _owner is this_thread:
+                _owner_depth -= 1
+                if _owner_depth == 0:
+                    _limiter.__exit__(None, None, None)
+                    _limiter = None
+                    _owner = None
 
 
 def _get_pool(n_workers: int) -> ThreadPoolExecutor:
+    # called with _lock held, by a caller that submits its tasks before releasing it: a
+    # pool replaced by a larger one is shut down only after the tasks already submitted
+    # to it (they still run), never between another caller's lookup and its submission
     global _pool, _pool_size
-    with _lock:
-        if _pool is None or _pool_size < n_workers:
-            if _pool is not None:
-                # tasks already submitted by another caller still run
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="qbloodcell-ep")
-            _pool_size = n_workers
-        return _pool
+    if _pool is None or _pool_size < n_workers:
+        if _pool is not None:
+            _pool.shutdown(wait=False)
+        _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="qbloodcell-ep")
+        _pool_size = n_workers
+    return _pool
 
 
 def run_concurrently(calls: list[Callable[[], _T]]) -> list[_T]:
-    """Run ``calls`` in threads, BLAS limited to one thread meanwhile; results in order."""
+    """Run ``calls`` in threads, BLAS limited to one thread meanwhile; results in order.
+
+    The calls must not themselves call ``run_concurrently`` (they would wait for workers
+    of the pool they occupy).
+    """
     with single_threaded_blas():
         if len(calls) == 1:
             return [calls[0]()]
-        pool = _get_pool(len(calls))
-        futures = [pool.submit(call) for call in calls]
+        with _lock:
+            pool = _get_pool(len(calls))
+            futures = [pool.submit(call) for call in calls]
         return [future.result() for future in futures]
