@@ -70,66 +70,19 @@ class _Architecture:
         omega: float = 1.0,
         n_plain: int = 0,
     ) -> tuple[int, float]:
+        # BLAS on one thread; the cores are used by groups of rows instead (see _threads)
         with _threads.single_threaded_blas():
-            return self._relax_groups(
-                inputs,
-                weights,
-                biases,
-                states,
-                targets,
-                beta,
-                activation,
-                max_steps,
-                tol,
-                omega,
-                n_plain,
-            )
-
-    def _relax_groups(
-        self,
-        inputs: np.ndarray,
-        weights: np.ndarray,
-        biases: np.ndarray,
-        states: np.ndarray,
-        targets: np.ndarray,
-        beta: float,
-        activation: int,
-        max_steps: int,
-        tol: float,
-        omega: float,
-        n_plain: int,
-    ) -> tuple[int, float]:
-        n_samples = inputs.shape[0]
-        n_groups = n_samples // _MIN_ROWS_PER_THREAD
-        if n_groups > 1:
-            n_groups = min(n_groups, _threads.blas_threads())
-        if n_groups <= 1:
-            return self._relax_rows(
-                inputs,
-                weights,
-                biases,
-                states,
-                targets,
-                beta,
-                activation,
-                max_steps,
-                tol,
-                omega,
-                n_plain,
-            )
-        # samples relax independently of one another: relax groups of rows in threads,
-        # each on its own copy of its rows' states, then copy the fixed points back
-        bounds = np.linspace(0, n_samples, n_groups + 1).astype(np.int64)
-        group_states = [self._gather_rows(states, n_samples, a, b) for a, b in pairwise(bounds)]
-        results = _threads.run_concurrently(
-            [
-                functools.partial(
-                    self._relax_rows,
-                    np.ascontiguousarray(inputs[a:b]),
+            n_samples = inputs.shape[0]
+            n_groups = n_samples // _MIN_ROWS_PER_THREAD
+            if n_groups > 1:
+                n_groups = min(n_groups, _threads.blas_threads())
+            if n_groups <= 1:
+                return self._relax_rows(
+                    inputs,
                     weights,
                     biases,
-                    group,
-                    np.ascontiguousarray(targets[a:b]),
+                    states,
+                    targets,
                     beta,
                     activation,
                     max_steps,
@@ -137,15 +90,35 @@ class _Architecture:
                     omega,
                     n_plain,
                 )
-                for (a, b), group in zip(pairwise(bounds), group_states, strict=True)
-            ]
-        )
-        for (a, b), group in zip(pairwise(bounds), group_states, strict=True):
-            self._scatter_rows(group, states, n_samples, a, b)
-        steps = max(result[0] for result in results)
-        changes = [result[1] for result in results]
-        change = math.nan if any(math.isnan(c) for c in changes) else max(changes)
-        return steps, change
+            # samples relax independently of one another: relax groups of rows in threads,
+            # each on its own copy of its rows' states, then copy the fixed points back
+            bounds = np.linspace(0, n_samples, n_groups + 1).astype(np.int64)
+            group_states = [self._gather_rows(states, n_samples, a, b) for a, b in pairwise(bounds)]
+            results = _threads.run_concurrently(
+                [
+                    functools.partial(
+                        self._relax_rows,
+                        np.ascontiguousarray(inputs[a:b]),
+                        weights,
+                        biases,
+                        group,
+                        np.ascontiguousarray(targets[a:b]),
+                        beta,
+                        activation,
+                        max_steps,
+                        tol,
+                        omega,
+                        n_plain,
+                    )
+                    for (a, b), group in zip(pairwise(bounds), group_states, strict=True)
+                ]
+            )
+            for (a, b), group in zip(pairwise(bounds), group_states, strict=True):
+                self._scatter_rows(group, states, n_samples, a, b)
+            steps = max(result[0] for result in results)
+            changes = [result[1] for result in results]
+            change = math.nan if any(math.isnan(c) for c in changes) else max(changes)
+            return steps, change
 
     def _relax_rows(
         self,
