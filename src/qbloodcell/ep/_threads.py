@@ -126,9 +126,9 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 def _get_pool(n_workers: int) -> ThreadPoolExecutor:
-    # called with _lock held, by a caller that submits its tasks before releasing it: a
-    # pool replaced by a larger one is shut down only after the tasks already submitted
-    # to it (they still run), never between another caller's lookup and its submission
+    # called with _lock held, by a caller that submits its tasks before releasing it, so
+    # a pool replaced by a larger one is never shut down between another caller's lookup
+    # and its submission; tasks already submitted to the old pool still run
     global _pool, _pool_size
     if _pool is None or _pool_size < n_workers:
         if _pool is not None:
