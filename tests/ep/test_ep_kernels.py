@@ -38,17 +38,18 @@ def _problem(seed, n_samples=7, scale=0.8):
 OVER_RELAXATION = [(1.0, 0), (1.4, 2)]
 
 
-@pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
-@pytest.mark.parametrize("beta", [0.0, 0.5, -0.3])
-@pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
-def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
-    arch, weights, biases, inputs, targets, states = _problem(0)
-    n_samples = inputs.shape[0]
+def _relax_kernel_and_reference(seed, n_samples, beta, activation, omega, n_plain):
+    """Run the kernel and the NumPy reference for the same fixed number of sweeps.
+
+    ``tol=0`` runs ``_EARLY_SWEEPS + 3`` sweeps in both (past the switch to the late
+    factor), unless hard-sigmoid units reach an exact fixed point (change 0) earlier.
+    Checks that both end in the same states; returns the two ``(steps, change)`` results.
+    """
+    arch, weights, biases, inputs, targets, states = _problem(seed, n_samples=n_samples)
     expected = ref.split_states(states, LAYER_SIZES, n_samples)
     weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
-    # tol=0 runs max_steps sweeps in both, past the switch to the late factor
     n_steps = _EARLY_SWEEPS + 3
-    ref_steps, ref_change = ref.relax_reference(
+    reference = ref.relax_reference(
         inputs,
         weight_list,
         bias_list,
@@ -63,7 +64,7 @@ def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
         _late_factor(omega),
         _EARLY_SWEEPS,
     )
-    steps, change = arch.relax(
+    kernel = arch.relax(
         inputs,
         weights,
         biases,
@@ -76,14 +77,23 @@ def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
         omega,
         n_plain,
     )
-    # (hard-sigmoid units reach an exact fixed point, change 0, and may stop earlier)
-    assert steps == ref_steps
-    if activation == "tanh":
-        assert steps == n_steps
-    assert change == pytest.approx(ref_change, abs=1e-12)
     got = ref.split_states(states, LAYER_SIZES, n_samples)
     for layer_got, layer_expected in zip(got, expected, strict=True):
         np.testing.assert_allclose(layer_got, layer_expected, rtol=0, atol=1e-12)
+    return kernel, reference
+
+
+@pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
+@pytest.mark.parametrize("beta", [0.0, 0.5, -0.3])
+@pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
+def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
+    (steps, change), (ref_steps, ref_change) = _relax_kernel_and_reference(
+        0, 7, beta, activation, omega, n_plain
+    )
+    assert steps == ref_steps
+    if activation == "tanh":
+        assert steps == _EARLY_SWEEPS + 3
+    assert change == pytest.approx(ref_change, abs=1e-12)
 
 
 def test_relax_stops_at_tolerance_like_reference():
@@ -176,42 +186,7 @@ def test_tanh_special_values():
 @pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
 def test_relax_few_rows_matches_numpy_reference(activation, beta, omega, n_plain):
     # fewer rows than _FEW_ROWS: the products are computed row by row, not by BLAS
-    n_samples = _kernels._FEW_ROWS - 2
-    arch, weights, biases, inputs, targets, states = _problem(6, n_samples=n_samples)
-    expected = ref.split_states(states, LAYER_SIZES, n_samples)
-    weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
-    n_steps = _EARLY_SWEEPS + 3
-    ref.relax_reference(
-        inputs,
-        weight_list,
-        bias_list,
-        expected,
-        targets,
-        beta,
-        activation,
-        n_steps,
-        0.0,
-        omega,
-        n_plain,
-        _late_factor(omega),
-        _EARLY_SWEEPS,
-    )
-    arch.relax(
-        inputs,
-        weights,
-        biases,
-        states,
-        targets,
-        beta,
-        ACTIVATIONS[activation],
-        n_steps,
-        0.0,
-        omega,
-        n_plain,
-    )
-    got = ref.split_states(states, LAYER_SIZES, n_samples)
-    for layer_got, layer_expected in zip(got, expected, strict=True):
-        np.testing.assert_allclose(layer_got, layer_expected, rtol=0, atol=1e-12)
+    _relax_kernel_and_reference(6, _kernels._FEW_ROWS - 2, beta, activation, omega, n_plain)
 
 
 def test_relax_rows_stop_on_their_own():
