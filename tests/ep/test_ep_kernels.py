@@ -149,9 +149,22 @@ def test_ep_gradient_matches_numpy_reference(scale):
 
 
 def _tanh_values(values):
-    out = values.copy()
-    _kernels._tanh_row(out)
-    return out
+    # tanh as the relaxation evaluates it: the update loop of the hidden layers, plain step,
+    # with the other drive and the bias at -0.0 (x + -0.0 == x, the sign of zero included)
+    n_values = values.shape[0]
+    out = np.zeros((1, n_values))
+    _kernels._update_tanh(
+        out,
+        values[None, :].copy(),
+        np.full((1, n_values), -0.0),
+        np.full(n_values, -0.0),
+        1.0,
+        False,
+        -1.0,
+        0.0,
+        np.zeros(1, dtype=np.int64),
+    )
+    return out[0]
 
 
 def test_tanh_within_four_ulp_of_numpy():
@@ -189,20 +202,35 @@ def test_relax_few_rows_matches_numpy_reference(activation, beta, omega, n_plain
     _relax_kernel_and_reference(6, _kernels._FEW_ROWS - 2, beta, activation, omega, n_plain)
 
 
-def test_relax_rows_stop_on_their_own():
+@pytest.mark.parametrize("beta", [0.0, 0.5])
+@pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
+def test_relax_rows_stop_on_their_own(beta, omega, n_plain):
     # a batch whose samples converge at different sweeps (so the rows still moving go
-    # from all of them to a few, through both product paths) ends at each sample's own
-    # fixed point: the same states as relaxing every sample alone
-    arch, weights, biases, inputs, targets, states = _problem(7, n_samples=12, scale=1.2)
-    inputs *= np.linspace(0.1, 3.0, 12)[:, None]
+    # from all of them to a few, through both product paths, and the kernel moves rows
+    # and their targets around as samples stop) ends at each sample's own fixed point:
+    # the same states as relaxing every sample alone
+    n_samples = _kernels._FEW_ROWS + 4
+    arch, weights, biases, inputs, targets, states = _problem(7, n_samples=n_samples, scale=1.2)
+    inputs *= np.linspace(0.1, 3.0, n_samples)[:, None]
     batch_states = states.copy()
-    steps, _ = arch.relax(
-        inputs, weights, biases, batch_states, targets, 0.0, _kernels.TANH, 400, 1e-8
+    steps, change = arch.relax(
+        inputs,
+        weights,
+        biases,
+        batch_states,
+        targets,
+        beta,
+        _kernels.TANH,
+        400,
+        1e-8,
+        omega,
+        n_plain,
     )
-    batch = ref.split_states(batch_states, LAYER_SIZES, 12)
-    initial = ref.split_states(states, LAYER_SIZES, 12)
+    assert change <= 1e-8
+    batch = ref.split_states(batch_states, LAYER_SIZES, n_samples)
+    initial = ref.split_states(states, LAYER_SIZES, n_samples)
     alone_steps = []
-    for i in range(12):
+    for i in range(n_samples):
         one = np.concatenate([layer[i] for layer in initial])
         alone_steps.append(
             arch.relax(
@@ -211,10 +239,12 @@ def test_relax_rows_stop_on_their_own():
                 biases,
                 one,
                 targets[i : i + 1].copy(),
-                0.0,
+                beta,
                 _kernels.TANH,
                 400,
                 1e-8,
+                omega,
+                n_plain,
             )[0]
         )
         for layer, got in zip(batch, ref.split_states(one, LAYER_SIZES, 1), strict=True):

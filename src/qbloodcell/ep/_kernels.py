@@ -15,8 +15,10 @@ occupies ``states[B * state_offsets[l - 1] : B * state_offsets[l]]`` as a C-orde
 
 Every kernel takes contiguous float64 arrays and is deterministic: there is no random
 number generation here (all randomness is drawn in Python from ``check_random_state``).
-No ``fastmath``: NaN and inf must propagate so that divergence is detected. The kernels
-use NumPy's error model (a division by zero gives inf, as in NumPy) so that the loops that
+No ``fastmath`` flag that assumes there are no NaN or inf: they must propagate so that
+divergence is detected. The one flag used, in the update loop of the hidden layers, lets a
+multiply and an add become one fused multiply-add (``contract``, one rounding instead of
+two), which makes that loop about a fifth faster. The kernels use NumPy's error model (a division by zero gives inf, as in NumPy) so that the loops that
 evaluate the activation are free of Python's zero-division checks and can be vectorised.
 """
 
@@ -31,8 +33,9 @@ from numba import njit
 TANH = 0
 HARD_SIGMOID = 1
 
-# below this many rows still moving, matrix products are computed row by row (see relax)
-_FEW_ROWS = 5
+# below this many rows still moving, the matrix products are computed by _add_row_products
+# instead of BLAS (see relax); on the study's network both take about as long at 8 to 16 rows
+_FEW_ROWS = 12
 
 # tanh by table and addition formula: |x| = c + d with c on a grid of step 1/32 and
 # |d| <= 1/64, tanh(c) from the table, tanh(d) from its Taylor series, and
@@ -68,13 +71,6 @@ def _tanh(x):
     return value if x == x else x
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _tanh_row(values):
-    """``values[:] = tanh(values)`` for a contiguous 1-d array (a vectorised loop)."""
-    for j in range(values.shape[0]):
-        values[j] = _tanh(values[j])
-
-
 @njit(cache=True)
 def _weight_view(weights, weight_offsets, layer_sizes, layer):
     start = weight_offsets[layer]
@@ -102,20 +98,39 @@ def _transpose_weights(weights, weight_offsets, layer_sizes, transposed):
 
 
 @njit(cache=True, nogil=True)
-def _add_row_products(out, left, rows, matrix):
-    """``out[k] += left[rows[k]] @ matrix`` for each k, reading ``matrix`` once.
+def _add_row_products(out, left, matrix):
+    """``out += left @ matrix`` for a few rows, reading ``matrix`` once.
 
-    ``matrix`` is C-ordered, so each of its rows is added to every output row with a
-    multiple of it (a vectorised loop); for the few rows this is used for, it is several
-    times faster than a BLAS call.
+    ``matrix`` is C-ordered: four of its rows at a time are added to every output row,
+    each with its factor (a vectorised loop over the columns; one load and store of the
+    output row per four rows of ``matrix``). For the few rows this is used for, it is
+    faster than a BLAS call, which packs the whole matrix first.
     """
-    for m in range(matrix.shape[0]):
-        matrix_row = matrix[m]
-        for k in range(rows.shape[0]):
-            factor = left[rows[k], m]
+    n_inner = matrix.shape[0]
+    n_cols = matrix.shape[1]
+    m = 0
+    while m + 4 <= n_inner:
+        row0 = matrix[m]
+        row1 = matrix[m + 1]
+        row2 = matrix[m + 2]
+        row3 = matrix[m + 3]
+        for k in range(out.shape[0]):
+            f0 = left[k, m]
+            f1 = left[k, m + 1]
+            f2 = left[k, m + 2]
+            f3 = left[k, m + 3]
             out_row = out[k]
-            for j in range(matrix_row.shape[0]):
+            for j in range(n_cols):
+                out_row[j] += (f0 * row0[j] + f1 * row1[j]) + (f2 * row2[j] + f3 * row3[j])
+        m += 4
+    while m < n_inner:
+        matrix_row = matrix[m]
+        for k in range(out.shape[0]):
+            factor = left[k, m]
+            out_row = out[k]
+            for j in range(n_cols):
                 out_row[j] += factor * matrix_row[j]
+        m += 1
 
 
 @njit(cache=True)
@@ -125,6 +140,104 @@ def _state_view(states, state_offsets, layer_sizes, n_samples, layer):
     return states[start : start + n_samples * layer_sizes[layer]].reshape(
         (n_samples, layer_sizes[layer])
     )
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _update_tanh(current, first, second, bias, factor, over, low, tol, exceed):
+    """The hot path of a sweep: ``current <- tanh(first + second + bias)`` row by row.
+
+    Over-relaxed (``current + factor * (new - current)``, clipped to ``[low, 1]``) when
+    ``over``. Adds to ``exceed[k]`` the number of units of row ``k`` whose residual
+    ``|new - current|`` is above ``tol`` or NaN, and returns the number of NaN values
+    written. Only integer counts are carried from unit to unit, so that both loops are
+    vectorised (a floating-point maximum that keeps NaN is not).
+    """
+    n_nan = 0
+    for k in range(current.shape[0]):
+        row = current[k]
+        a = first[k]
+        b = second[k]
+        count = 0
+        nans = 0
+        if over:
+            for j in range(row.shape[0]):
+                value = _tanh(a[j] + b[j] + bias[j])
+                old = row[j]
+                count += not (abs(value - old) <= tol)
+                value = old + factor * (value - old)
+                # branch-free clip to [low, 1] that keeps NaN
+                value = 1.0 if value > 1.0 else value
+                value = low if value < low else value
+                nans += value != value
+                row[j] = value
+        else:
+            for j in range(row.shape[0]):
+                value = _tanh(a[j] + b[j] + bias[j])
+                count += not (abs(value - row[j]) <= tol)
+                nans += value != value
+                row[j] = value
+        exceed[k] += count
+        n_nan += nans
+    return n_nan
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _update_general(
+    current,
+    first,
+    second,
+    bias,
+    targets,
+    beta,
+    nudge,
+    activation,
+    factor,
+    over,
+    low,
+    tol,
+    exceed,
+    residual,
+):
+    """Every other case of a layer update (see :func:`_update_tanh`), unit by unit.
+
+    Used for the hard sigmoid, the nudged output layer and the last sweep a relaxation may
+    make, in which ``residual[k]`` (the largest ``|new - current|`` of row ``k``, NaN if
+    any) is kept because the caller reports it.
+    """
+    n_nan = 0
+    for k in range(current.shape[0]):
+        row = current[k]
+        count = 0
+        largest = residual[k]
+        for j in range(row.shape[0]):
+            drive = first[k, j] + second[k, j] + bias[j]
+            old = row[j]
+            if nudge:
+                drive += beta * (targets[k, j] - old)
+            value = _tanh(drive) if activation == TANH else min(max(drive, 0.0), 1.0)
+            change = abs(value - old)
+            count += not (change <= tol)
+            # NaN compares False: make it stick
+            if change > largest or change != change:
+                largest = change
+            if over:
+                value = old + factor * (value - old)
+                value = 1.0 if value > 1.0 else value
+                value = low if value < low else value
+            n_nan += value != value
+            row[j] = value
+        exceed[k] += count
+        residual[k] = largest
+    return n_nan
+
+
+@njit(cache=True, nogil=True)
+def _move_row(work, states, state_offsets, layer_sizes, n_samples, source, target):
+    """Copy the states of working row ``source`` to row ``target`` of ``states``."""
+    for layer in range(1, layer_sizes.shape[0]):
+        from_block = _state_view(work, state_offsets, layer_sizes, n_samples, layer)
+        to_block = _state_view(states, state_offsets, layer_sizes, n_samples, layer)
+        to_block[target] = from_block[source]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -172,8 +285,15 @@ def relax(
 
     A sample's residual in a sweep is the largest ``|rho(...) - s_l|`` over its units: the
     change a plain update would make. Each sample stops being updated once its residual is
-    at most ``tol``; the relaxation ends when all samples have stopped or after
-    ``max_steps`` sweeps.
+    at most ``tol`` (so that a sample's fixed point does not depend on the rest of the
+    batch); the relaxation ends when all samples have stopped, when a state became NaN,
+    or after ``max_steps`` sweeps.
+
+    The samples still moving are kept in the leading rows of a working copy of the states
+    (a sample that stops is copied out and the last moving row takes its place), so that
+    the matrix products run on contiguous rows and cost in proportion to them. Below
+    ``_FEW_ROWS`` rows, the products are computed by :func:`_add_row_products` instead of
+    BLAS.
 
     Red-black order needs fewer sweeps than alternating forward and backward sweeps
     (symmetric Gauss-Seidel) for the same tolerance: on a trained (256, 128, 64) network,
@@ -213,123 +333,137 @@ def relax(
     n_steps : int
         Number of sweeps done.
     max_change : float
-        Largest residual in the last sweep of the samples still moving (``<= tol`` when
-        every sample converged; NaN when the states became NaN).
+        When the step cap ended the relaxation, the largest residual in the last sweep of
+        the samples still moving; 0.0 when every sample converged (each residual at most
+        ``tol``); NaN when a state became NaN.
     """
     n_samples = inputs.shape[0]
     n_layers = layer_sizes.shape[0] - 1
     n_odd = (n_layers + 1) // 2
+    n_outputs = layer_sizes[n_layers]
+    max_units = 0
+    for layer in range(1, n_layers + 1):
+        max_units = max(max_units, layer_sizes[layer])
+    # the samples still moving occupy rows 0 .. n_rows - 1 of the working copies;
+    # sample[k] is the batch index of working row k
+    work = states.copy()
+    sample = np.arange(n_samples)
     # the drive from the clamped input does not change during relaxation
     first_weights = _weight_view(weights, weight_offsets, layer_sizes, 0)
     input_drive = np.dot(inputs, first_weights)
-    # each sample stops moving once its own sweep changed nothing by more than tol, so
-    # that a sample's fixed point does not depend on the rest of the batch
-    active = np.ones(n_samples, dtype=np.bool_)
-    rows = np.arange(n_samples)
-    sample_change = np.zeros(n_samples)
+    goal = targets.copy()
+    first_buffer = np.empty(n_samples * max_units)
+    second_buffer = np.empty(n_samples * max_units)
+    # the output layer has no layer above it
+    no_drive = np.zeros((n_samples, n_outputs))
+    exceed = np.zeros(n_samples, dtype=np.int64)
+    residual = np.zeros(n_samples)
     # W_l^T in C order, made when the rows still moving first become few
     transposed = np.empty(0)
-    max_change = np.inf
     # states stay in the range of the activation when over-relaxed
     low = -1.0 if activation == TANH else 0.0
+    max_change = np.inf
+    n_rows = n_samples
     n_steps = 0
     while n_steps < max_steps:
         n_steps += 1
         factor = omega if n_steps <= n_early else late_omega
         over = factor != 1.0 and n_steps > n_plain
-        # only the samples still moving are updated: gather their rows so that the matrix
-        # products cost in proportion to them (converged samples keep their states)
-        n_rows = rows.shape[0]
-        compact = n_rows < n_samples
+        # the residuals are reported only after the last sweep allowed
+        last = n_steps == max_steps
         for k in range(n_rows):
-            sample_change[rows[k]] = 0.0
+            exceed[k] = 0
+            residual[k] = 0.0
+        n_nan = 0
+        # BLAS packs the whole weight matrix on every call, which costs more than the
+        # product itself for a few rows: few rows take the row-by-row loops instead
+        few = n_rows < _FEW_ROWS
+        if few and transposed.size == 0:
+            transposed = np.empty_like(weights)
+            _transpose_weights(weights, weight_offsets, layer_sizes, transposed)
         for position in range(n_layers):
             # odd layers first, then even layers (red-black ordering): a layer only
             # interacts with its two neighbours, which have the other parity, so each half
             # of the sweep updates layers that are independent of one another
             layer = 2 * position + 1 if position < n_odd else 2 * (position - n_odd) + 2
-            nudge = layer == n_layers and beta != 0.0
             n_units = layer_sizes[layer]
             bias = biases[bias_offsets[layer - 1] : bias_offsets[layer - 1] + n_units]
-            current = _state_view(states, state_offsets, layer_sizes, n_samples, layer)
-            # BLAS packs the whole weight matrix on every call, which costs more than the
-            # product itself for a few rows: few rows take the row-by-row loops instead
-            few = n_rows < _FEW_ROWS
-            if few and transposed.size == 0:
-                transposed = np.empty_like(weights)
-                _transpose_weights(weights, weight_offsets, layer_sizes, transposed)
+            current = _state_view(work, state_offsets, layer_sizes, n_samples, layer)[:n_rows]
+            first = first_buffer[: n_rows * n_units].reshape((n_rows, n_units))
+            second = second_buffer[: n_rows * n_units].reshape((n_rows, n_units))
             if layer == 1:
-                drive = input_drive[rows] if compact else input_drive.copy()
+                first = input_drive[:n_rows]
             else:
-                below = _state_view(states, state_offsets, layer_sizes, n_samples, layer - 1)
+                below = _state_view(work, state_offsets, layer_sizes, n_samples, layer - 1)
                 lower_weights = _weight_view(weights, weight_offsets, layer_sizes, layer - 1)
                 if few:
-                    drive = np.zeros((n_rows, n_units))
-                    _add_row_products(drive, below, rows, lower_weights)
+                    first[:] = 0.0
+                    _add_row_products(first, below[:n_rows], lower_weights)
                 else:
-                    if compact:
-                        below = below[rows]
-                    drive = np.dot(below, lower_weights)
+                    np.dot(below[:n_rows], lower_weights, first)
             if layer < n_layers:
-                above = _state_view(states, state_offsets, layer_sizes, n_samples, layer + 1)
+                above = _state_view(work, state_offsets, layer_sizes, n_samples, layer + 1)
                 if few:
+                    second[:] = 0.0
                     _add_row_products(
-                        drive,
-                        above,
-                        rows,
+                        second,
+                        above[:n_rows],
                         _transposed_view(transposed, weight_offsets, layer_sizes, layer),
                     )
                 else:
-                    if compact:
-                        above = above[rows]
                     upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
-                    drive += np.dot(above, upper_weights.T)
+                    np.dot(above[:n_rows], upper_weights.T, second)
+            else:
+                second = no_drive[:n_rows]
+            nudge = layer == n_layers and beta != 0.0
+            if activation == TANH and not nudge and not last:
+                n_nan += _update_tanh(current, first, second, bias, factor, over, low, tol, exceed)
+            else:
+                n_nan += _update_general(
+                    current,
+                    first,
+                    second,
+                    bias,
+                    goal,
+                    beta,
+                    nudge,
+                    activation,
+                    factor,
+                    over and not nudge,
+                    low,
+                    tol,
+                    exceed,
+                    residual,
+                )
+        if n_nan > 0:
+            max_change = np.nan
+            break
+        if last:
+            max_change = 0.0
             for k in range(n_rows):
-                i = rows[k]
-                # the new values are computed in place in drive[k] by loops without
-                # branches (vectorised), then compared with the current states
-                if nudge:
-                    for j in range(n_units):
-                        drive[k, j] += bias[j] + beta * (targets[i, j] - current[i, j])
-                else:
-                    for j in range(n_units):
-                        drive[k, j] += bias[j]
-                if activation == TANH:
-                    _tanh_row(drive[k])
-                else:
-                    for j in range(n_units):
-                        drive[k, j] = min(max(drive[k, j], 0.0), 1.0)
-                change_i = sample_change[i]
-                for j in range(n_units):
-                    value = drive[k, j]
-                    change = abs(value - current[i, j])
-                    # NaN compares False: make it stick so that the caller sees it
-                    if change > change_i or change != change:
-                        change_i = change
-                    if over and not nudge:
-                        # branch-free clip to [low, 1] that keeps NaN
-                        value = current[i, j] + factor * (value - current[i, j])
-                        value = 1.0 if value > 1.0 else value
-                        value = low if value < low else value
-                    current[i, j] = value
-                sample_change[i] = change_i
-        max_change = 0.0
-        n_active = 0
-        for i in range(n_samples):
-            if active[i]:
-                change_i = sample_change[i]
-                if change_i > max_change or change_i != change_i:
-                    max_change = change_i
-                if change_i > tol or change_i != change_i:
-                    n_active += 1
-                else:
-                    active[i] = False
-        if n_active == 0:
+                if residual[k] > max_change:
+                    max_change = residual[k]
             break
-        if n_active < n_rows:
-            rows = np.nonzero(active)[0]
-        if max_change != max_change:
+        # samples that converged leave the working rows: copy their states out and move
+        # the last moving row into their place
+        k = 0
+        while k < n_rows:
+            if exceed[k] > 0:
+                k += 1
+                continue
+            _move_row(work, states, state_offsets, layer_sizes, n_samples, k, sample[k])
+            n_rows -= 1
+            if k < n_rows:
+                _move_row(work, work, state_offsets, layer_sizes, n_samples, n_rows, k)
+                input_drive[k] = input_drive[n_rows]
+                goal[k] = goal[n_rows]
+                sample[k] = sample[n_rows]
+                exceed[k] = exceed[n_rows]
+        if n_rows == 0:
+            max_change = 0.0
             break
+    for k in range(n_rows):
+        _move_row(work, states, state_offsets, layer_sizes, n_samples, k, sample[k])
     return n_steps, max_change
 
 
