@@ -111,6 +111,53 @@ def test_relax_stops_at_tolerance_like_reference():
     assert ref_change <= 1e-9
 
 
+@pytest.mark.parametrize("max_steps", [3, 50])
+def test_relax_rows_of_a_larger_buffer(max_steps):
+    # first_row: the kernel relaxes rows 3..8 of a 10-sample buffer in place, as if they
+    # were a batch of their own, and leaves the other rows alone (threads relax groups of
+    # rows of one buffer this way); rows that stop at the cap (3 sweeps) and rows that
+    # converge (50) are written back by different code
+    arch, weights, biases, inputs, targets, states = _problem(8, n_samples=10)
+    alone = np.concatenate(
+        [layer[3:9].ravel() for layer in ref.split_states(states, LAYER_SIZES, 10)]
+    )
+    expected = arch._relax_rows(
+        inputs[3:9].copy(),
+        weights,
+        biases,
+        alone,
+        targets[3:9].copy(),
+        0.5,
+        _kernels.TANH,
+        max_steps,
+        1e-9,
+    )
+    before = states.copy()
+    got = arch._relax_rows(
+        inputs[3:9].copy(),
+        weights,
+        biases,
+        states,
+        targets[3:9].copy(),
+        0.5,
+        _kernels.TANH,
+        max_steps,
+        1e-9,
+        first_row=3,
+    )
+    assert got == expected
+    for layer_got, layer_before, layer_alone in zip(
+        ref.split_states(states, LAYER_SIZES, 10),
+        ref.split_states(before, LAYER_SIZES, 10),
+        ref.split_states(alone, LAYER_SIZES, 6),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(layer_got[3:9], layer_alone)
+        np.testing.assert_array_equal(layer_got[:3], layer_before[:3])
+        np.testing.assert_array_equal(layer_got[9:], layer_before[9:])
+        assert not np.array_equal(layer_got[3:9], layer_before[3:9])
+
+
 def test_relax_propagates_nan():
     arch, weights, biases, inputs, targets, states = _problem(2)
     weights[3] = np.nan

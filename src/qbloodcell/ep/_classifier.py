@@ -90,10 +90,9 @@ class _Architecture:
                     omega,
                     n_plain,
                 )
-            # samples relax independently of one another: relax groups of rows in threads,
-            # each on its own copy of its rows' states, then copy the fixed points back
+            # samples relax independently of one another: groups of rows of the one state
+            # buffer relax in threads, each kernel call writing only its own rows
             bounds = np.linspace(0, n_samples, n_groups + 1).astype(np.int64)
-            group_states = [self._gather_rows(states, n_samples, a, b) for a, b in pairwise(bounds)]
             results = _threads.run_concurrently(
                 [
                     functools.partial(
@@ -101,7 +100,7 @@ class _Architecture:
                         np.ascontiguousarray(inputs[a:b]),
                         weights,
                         biases,
-                        group,
+                        states,
                         np.ascontiguousarray(targets[a:b]),
                         beta,
                         activation,
@@ -109,12 +108,11 @@ class _Architecture:
                         tol,
                         omega,
                         n_plain,
+                        int(a),
                     )
-                    for (a, b), group in zip(pairwise(bounds), group_states, strict=True)
+                    for a, b in pairwise(bounds)
                 ]
             )
-            for (a, b), group in zip(pairwise(bounds), group_states, strict=True):
-                self._scatter_rows(group, states, n_samples, a, b)
             steps = max(result[0] for result in results)
             changes = [result[1] for result in results]
             change = math.nan if any(math.isnan(c) for c in changes) else max(changes)
@@ -133,6 +131,7 @@ class _Architecture:
         tol: float,
         omega: float = 1.0,
         n_plain: int = 0,
+        first_row: int = 0,
     ) -> tuple[int, float]:
         steps, change = _kernels.relax(
             inputs,
@@ -152,26 +151,9 @@ class _Architecture:
             int(n_plain),
             _late_factor(omega),
             _EARLY_SWEEPS,
+            int(first_row),
         )
         return int(steps), float(change)
-
-    def _gather_rows(self, states: np.ndarray, n_samples: int, a: int, b: int) -> np.ndarray:
-        """States of samples ``a:b`` as a flat buffer of ``b - a`` samples."""
-        return np.concatenate(
-            [
-                states[n_samples * start + a * n : n_samples * start + b * n]
-                for start, n in zip(self.state_offsets[:-1], self.layer_sizes[1:], strict=True)
-            ]
-        )
-
-    def _scatter_rows(
-        self, group: np.ndarray, states: np.ndarray, n_samples: int, a: int, b: int
-    ) -> None:
-        """Inverse of :meth:`_gather_rows`: write the group's states back in place."""
-        for start, n in zip(self.state_offsets[:-1], self.layer_sizes[1:], strict=True):
-            states[n_samples * start + a * n : n_samples * start + b * n] = group[
-                (b - a) * start : (b - a) * (start + n)
-            ]
 
     def outputs(self, states: np.ndarray, n_samples: int) -> np.ndarray:
         start = n_samples * (self.n_states - self.n_outputs)

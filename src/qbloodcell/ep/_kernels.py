@@ -232,12 +232,15 @@ def _update_general(
 
 
 @njit(cache=True, nogil=True)
-def _move_row(work, states, state_offsets, layer_sizes, n_samples, source, target):
-    """Copy the states of working row ``source`` to row ``target`` of ``states``."""
+def _move_row(
+    source, n_source, source_row, target, n_target, target_row, state_offsets, layer_sizes
+):
+    """Copy the states of row ``source_row`` of ``source`` (a flat buffer of ``n_source``
+    samples) to row ``target_row`` of ``target`` (``n_target`` samples)."""
     for layer in range(1, layer_sizes.shape[0]):
-        from_block = _state_view(work, state_offsets, layer_sizes, n_samples, layer)
-        to_block = _state_view(states, state_offsets, layer_sizes, n_samples, layer)
-        to_block[target] = from_block[source]
+        from_block = _state_view(source, state_offsets, layer_sizes, n_source, layer)
+        to_block = _state_view(target, state_offsets, layer_sizes, n_target, layer)
+        to_block[target_row] = from_block[source_row]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -259,6 +262,7 @@ def relax(
     n_plain,
     late_omega,
     n_early,
+    first_row,
 ):
     """Relax the states of a batch to a fixed point of ``E + beta * C``, in place.
 
@@ -308,7 +312,10 @@ def relax(
     layer_sizes, weight_offsets, bias_offsets, state_offsets : ndarray of int64
         Architecture description.
     states : ndarray
-        Flat state buffer of the batch, updated in place (starting point in, fixed point out).
+        Flat state buffer of a batch of at least ``first_row + B`` samples; the rows
+        ``first_row, ..., first_row + B - 1`` are relaxed in place (starting point in,
+        fixed point out), the other rows are left alone (so that groups of rows of one
+        buffer can be relaxed at the same time in threads).
     targets : ndarray of shape (B, n_L)
         Output targets; unused when ``beta == 0``.
     beta : float
@@ -327,6 +334,8 @@ def relax(
         Over-relaxation factor after ``n_early`` sweeps, in ``(0, 2)``.
     n_early : int
         Number of sweeps before ``late_omega`` replaces ``omega``.
+    first_row : int
+        Row of ``states`` that holds the first sample of ``inputs``.
 
     Returns
     -------
@@ -346,7 +355,10 @@ def relax(
         max_units = max(max_units, layer_sizes[layer])
     # the samples still moving occupy rows 0 .. n_rows - 1 of the working copies;
     # sample[k] is the batch index of working row k
-    work = states.copy()
+    n_total = states.shape[0] // state_offsets[n_layers]
+    work = np.empty(n_samples * state_offsets[n_layers])
+    for k in range(n_samples):
+        _move_row(states, n_total, first_row + k, work, n_samples, k, state_offsets, layer_sizes)
     sample = np.arange(n_samples)
     # the drive from the clamped input does not change during relaxation
     first_weights = _weight_view(weights, weight_offsets, layer_sizes, 0)
@@ -451,10 +463,19 @@ def relax(
             if exceed[k] > 0:
                 k += 1
                 continue
-            _move_row(work, states, state_offsets, layer_sizes, n_samples, k, sample[k])
+            _move_row(
+                work,
+                n_samples,
+                k,
+                states,
+                n_total,
+                first_row + sample[k],
+                state_offsets,
+                layer_sizes,
+            )
             n_rows -= 1
             if k < n_rows:
-                _move_row(work, work, state_offsets, layer_sizes, n_samples, n_rows, k)
+                _move_row(work, n_samples, n_rows, work, n_samples, k, state_offsets, layer_sizes)
                 input_drive[k] = input_drive[n_rows]
                 goal[k] = goal[n_rows]
                 sample[k] = sample[n_rows]
@@ -463,7 +484,9 @@ def relax(
             max_change = 0.0
             break
     for k in range(n_rows):
-        _move_row(work, states, state_offsets, layer_sizes, n_samples, k, sample[k])
+        _move_row(
+            work, n_samples, k, states, n_total, first_row + sample[k], state_offsets, layer_sizes
+        )
     return n_steps, max_change
 
 

@@ -24,6 +24,7 @@ leaves after it restores the one-thread setting it saw.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import threading
@@ -141,13 +142,19 @@ def _get_pool(n_workers: int) -> ThreadPoolExecutor:
 def run_concurrently(calls: list[Callable[[], _T]]) -> list[_T]:
     """Run ``calls`` in threads, BLAS limited to one thread meanwhile; results in order.
 
-    The calls must not themselves call ``run_concurrently`` (they would wait for workers
-    of the pool they occupy).
+    The first call runs in the calling thread, the others in the pool (one hand-off fewer
+    per call). The calls must not themselves call ``run_concurrently`` (they would wait for
+    workers of the pool they occupy). When a call raises, the others are still waited for
+    (they may write into buffers that the caller owns), then the first error is raised.
     """
     with single_threaded_blas():
         if len(calls) == 1:
             return [calls[0]()]
         with _lock:
-            pool = _get_pool(len(calls))
-            futures = [pool.submit(call) for call in calls]
-        return [future.result() for future in futures]
+            pool = _get_pool(len(calls) - 1)
+            futures = [pool.submit(call) for call in calls[1:]]
+        try:
+            first = calls[0]()
+        finally:
+            concurrent.futures.wait(futures)
+        return [first, *(future.result() for future in futures)]
