@@ -38,14 +38,20 @@ def _problem(seed, n_samples=7, scale=0.8):
 OVER_RELAXATION = [(1.0, 0), (1.4, 2)]
 
 
-def _relax_kernel_and_reference(seed, n_samples, beta, activation, omega, n_plain):
+def _relax_kernel_and_reference(
+    seed, n_samples, beta, activation, omega, n_plain, zero_start=False
+):
     """Run the kernel and the NumPy reference for the same fixed number of sweeps.
 
     ``tol=0`` runs ``_EARLY_SWEEPS + 3`` sweeps in both (past the switch to the late
     factor), unless hard-sigmoid units reach an exact fixed point (change 0) earlier.
+    ``zero_start`` starts from zero states, as the free phases do (the kernel then skips
+    the products of zeros in the first sweep).
     Checks that both end in the same states; returns the two ``(steps, change)`` results.
     """
     arch, weights, biases, inputs, targets, states = _problem(seed, n_samples=n_samples)
+    if zero_start:
+        states[:] = 0.0
     expected = ref.split_states(states, LAYER_SIZES, n_samples)
     weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
     n_steps = _EARLY_SWEEPS + 3
@@ -86,9 +92,11 @@ def _relax_kernel_and_reference(seed, n_samples, beta, activation, omega, n_plai
 @pytest.mark.parametrize("activation", ["tanh", "hard_sigmoid"])
 @pytest.mark.parametrize("beta", [0.0, 0.5, -0.3])
 @pytest.mark.parametrize(("omega", "n_plain"), OVER_RELAXATION)
-def test_relax_matches_numpy_reference(activation, beta, omega, n_plain):
+@pytest.mark.parametrize("zero_start", [False, True])
+def test_relax_matches_numpy_reference(activation, beta, omega, n_plain, zero_start):
+    # enough rows for the BLAS products (fewer take the row loops, tested below)
     (steps, change), (ref_steps, ref_change) = _relax_kernel_and_reference(
-        0, 7, beta, activation, omega, n_plain
+        0, _kernels._FEW_ROWS + 3, beta, activation, omega, n_plain, zero_start
     )
     assert steps == ref_steps
     if activation == "tanh":

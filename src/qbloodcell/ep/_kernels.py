@@ -232,6 +232,17 @@ def _update_general(
 
 
 @njit(cache=True, nogil=True)
+def _all_zero(block):
+    """Whether every value of the 2-d array ``block`` is zero (NaN is not)."""
+    for k in range(block.shape[0]):
+        row = block[k]
+        for j in range(row.shape[0]):
+            if row[j] != 0.0:
+                return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _move_row(
     source, n_source, source_row, target, n_target, target_row, state_offsets, layer_sizes
 ):
@@ -406,25 +417,31 @@ def relax(
             if layer == 1:
                 first = input_drive[:n_rows]
             else:
-                below = _state_view(work, state_offsets, layer_sizes, n_samples, layer - 1)
+                below = _state_view(work, state_offsets, layer_sizes, n_samples, layer - 1)[:n_rows]
                 lower_weights = _weight_view(weights, weight_offsets, layer_sizes, layer - 1)
                 if few:
                     first[:] = 0.0
-                    _add_row_products(first, below[:n_rows], lower_weights)
+                    _add_row_products(first, below, lower_weights)
+                elif n_steps == 1 and _all_zero(below):
+                    first[:] = 0.0
                 else:
-                    np.dot(below[:n_rows], lower_weights, first)
+                    np.dot(below, lower_weights, first)
             if layer < n_layers:
-                above = _state_view(work, state_offsets, layer_sizes, n_samples, layer + 1)
+                above = _state_view(work, state_offsets, layer_sizes, n_samples, layer + 1)[:n_rows]
                 if few:
                     second[:] = 0.0
                     _add_row_products(
                         second,
-                        above[:n_rows],
+                        above,
                         _transposed_view(transposed, weight_offsets, layer_sizes, layer),
                     )
+                elif n_steps == 1 and _all_zero(above):
+                    # relaxations from zero states (the free phases): half the products
+                    # of the first sweep are products of zeros
+                    second[:] = 0.0
                 else:
                     upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
-                    np.dot(above[:n_rows], upper_weights.T, second)
+                    np.dot(above, upper_weights.T, second)
             else:
                 second = no_drive[:n_rows]
             nudge = layer == n_layers and beta != 0.0
