@@ -166,6 +166,40 @@ def test_relax_rows_of_a_larger_buffer(max_steps):
         assert not np.array_equal(layer_got[3:9], layer_before[3:9])
 
 
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+@pytest.mark.parametrize("rows", ["few", "blas"])
+@pytest.mark.parametrize("index", [5 * 8 + 7, 5 * 8 + 8 * 6 + 2])
+def test_relax_from_zero_states_propagates_non_finite_weights(bad, rows, index):
+    # from zero states the first sweep skips products of zero layers, but not when a
+    # weight is inf or NaN (0 * inf is NaN): the reference gives NaN states, and so must
+    # the kernel, on both product paths; index: a weight of W_1 or of W_2
+    n_samples = 5 if rows == "few" else _kernels._FEW_ROWS + 3
+    arch, weights, biases, inputs, targets, states = _problem(2, n_samples=n_samples)
+    weights[index] = bad
+    states[:] = 0.0
+    expected = ref.split_states(states, LAYER_SIZES, n_samples)
+    weight_list, bias_list = ref.split_parameters(weights, biases, LAYER_SIZES)
+    with np.errstate(invalid="ignore"):
+        ref.relax_reference(inputs, weight_list, bias_list, expected, targets, 0.0, "tanh", 5, 1e-6)
+    assert any(np.isnan(layer).any() for layer in expected)
+    _, change = arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 5, 1e-6)
+    assert np.isnan(change)
+    assert np.isnan(states).any()
+
+
+def test_relax_checks_the_shapes_of_inputs_and_targets():
+    # the kernel indexes these arrays without bounds checks: the wrapper refuses others
+    arch, weights, biases, inputs, targets, states = _problem(7, n_samples=6)
+    with pytest.raises(ValueError, match="targets"):
+        arch.relax(inputs, weights, biases, states, targets[:1], 0.0, _kernels.TANH, 5, 1e-8)
+    with pytest.raises(ValueError, match="targets"):
+        arch.relax(inputs, weights, biases, states, targets[:, :2], 0.5, _kernels.TANH, 5, 1e-8)
+    with pytest.raises(ValueError, match="inputs"):
+        arch.relax(inputs[:, :4], weights, biases, states, targets, 0.0, _kernels.TANH, 5, 1e-8)
+    with pytest.raises(ValueError, match="states"):
+        arch.relax(inputs, weights, biases, states[:-1], targets, 0.0, _kernels.TANH, 5, 1e-8)
+
+
 def test_relax_propagates_nan():
     arch, weights, biases, inputs, targets, states = _problem(2)
     weights[3] = np.nan

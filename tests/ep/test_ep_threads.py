@@ -101,12 +101,34 @@ def test_run_concurrently_keeps_order_restores_blas_threads_and_raises():
     assert after == before
 
 
+def test_run_concurrently_waits_for_the_others_when_the_first_call_raises():
+    # the first call runs in the calling thread; when it raises, the calls in the pool may
+    # still be writing into the caller's buffers, so the error must wait for them
+    started = threading.Event()
+    finished = []
+
+    def slow():
+        started.set()
+        threading.Event().wait(0.3)
+        finished.append(True)
+        return 2
+
+    def boom():
+        started.wait(5)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        _threads.run_concurrently([boom, slow])
+    assert finished == [True]
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_child_runs_groups():
     import multiprocessing
 
-    # the parent's pool has two idle threads before the fork (the barrier makes both
-    # tasks run at once); the child inherits the pool but not its threads
+    # the parent's pool has an idle thread before the fork (the barrier makes both tasks
+    # run at once: the first in the calling thread, the second in the pool); the child
+    # inherits the pool but not its thread
     barrier = threading.Barrier(2)
     assert _threads.run_concurrently(
         [lambda: barrier.wait(5) * 0 + 1, lambda: barrier.wait(5) * 0 + 2]

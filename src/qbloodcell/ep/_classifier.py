@@ -70,9 +70,21 @@ class _Architecture:
         omega: float = 1.0,
         n_plain: int = 0,
     ) -> tuple[int, float]:
+        # the kernel indexes these without bounds checks
+        n_samples = inputs.shape[0]
+        if inputs.ndim != 2 or inputs.shape[1] != self.layer_sizes[0]:
+            raise ValueError(
+                f"inputs of shape {inputs.shape} for {self.layer_sizes[0]} input units"
+            )
+        if targets.shape != (n_samples, self.n_outputs):
+            raise ValueError(
+                f"targets of shape {targets.shape} for {n_samples} samples and "
+                f"{self.n_outputs} output units"
+            )
+        if states.shape != (n_samples * self.n_states,):
+            raise ValueError(f"states of shape {states.shape} for {n_samples} samples")
         # BLAS on one thread; the cores are used by groups of rows instead (see _threads)
         with _threads.single_threaded_blas():
-            n_samples = inputs.shape[0]
             n_groups = n_samples // _MIN_ROWS_PER_THREAD
             if n_groups > 1:
                 n_groups = min(n_groups, _threads.blas_threads())

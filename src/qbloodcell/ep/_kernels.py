@@ -16,10 +16,12 @@ occupies ``states[B * state_offsets[l - 1] : B * state_offsets[l]]`` as a C-orde
 Every kernel takes contiguous float64 arrays and is deterministic: there is no random
 number generation here (all randomness is drawn in Python from ``check_random_state``).
 No ``fastmath`` flag that assumes there are no NaN or inf: they must propagate so that
-divergence is detected. The one flag used, in the update loop of the hidden layers, lets a
-multiply and an add become one fused multiply-add (``contract``, one rounding instead of
-two), which makes that loop about a fifth faster. The kernels use NumPy's error model (a division by zero gives inf, as in NumPy) so that the loops that
-evaluate the activation are free of Python's zero-division checks and can be vectorised.
+divergence is detected. The one flag used, in the tanh update loop (``_update_tanh``, every
+sweep but the last one allowed, except for the nudged output layer), lets a multiply and
+an add become one fused multiply-add (``contract``, one rounding instead of two), which
+makes that loop about a fifth faster. The kernels use NumPy's error model (a division by
+zero gives inf, as in NumPy) so that the loops that evaluate the activation are free of
+Python's zero-division checks and can be vectorised.
 """
 
 from __future__ import annotations
@@ -243,6 +245,16 @@ def _all_zero(block):
 
 
 @njit(cache=True, nogil=True)
+def _all_finite(values):
+    """Whether no value of the 1-d array ``values`` is inf or NaN."""
+    # an explicit loop: numba does not compile all() over a generator
+    for j in range(values.shape[0]):  # noqa: SIM110
+        if not math.isfinite(values[j]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _move_row(
     source, n_source, source_row, target, n_target, target_row, state_offsets, layer_sizes
 ):
@@ -354,8 +366,8 @@ def relax(
         Number of sweeps done.
     max_change : float
         When the step cap ended the relaxation, the largest residual in the last sweep of
-        the samples still moving; 0.0 when every sample converged (each residual at most
-        ``tol``); NaN when a state became NaN.
+        the samples still moving (at most ``tol`` if they all converged in that sweep);
+        0.0 when every sample converged before; NaN when a state became NaN.
     """
     n_samples = inputs.shape[0]
     n_layers = layer_sizes.shape[0] - 1
@@ -374,7 +386,12 @@ def relax(
     # the drive from the clamped input does not change during relaxation
     first_weights = _weight_view(weights, weight_offsets, layer_sizes, 0)
     input_drive = np.dot(inputs, first_weights)
-    goal = targets.copy()
+    # the targets of the moving rows (only read in nudged phases, where they move with
+    # their rows; in the free phase ``targets`` may have any shape)
+    nudged = beta != 0.0
+    goal = targets.copy() if nudged else np.zeros((0, n_outputs))
+    # the products of zero states are zero unless a weight is inf or NaN (0 * inf is NaN)
+    finite_weights = _all_finite(weights)
     first_buffer = np.empty(n_samples * max_units)
     second_buffer = np.empty(n_samples * max_units)
     # the output layer has no layer above it
@@ -422,7 +439,7 @@ def relax(
                 if few:
                     first[:] = 0.0
                     _add_row_products(first, below, lower_weights)
-                elif n_steps == 1 and _all_zero(below):
+                elif n_steps == 1 and finite_weights and _all_zero(below):
                     first[:] = 0.0
                 else:
                     np.dot(below, lower_weights, first)
@@ -435,7 +452,7 @@ def relax(
                         above,
                         _transposed_view(transposed, weight_offsets, layer_sizes, layer),
                     )
-                elif n_steps == 1 and _all_zero(above):
+                elif n_steps == 1 and finite_weights and _all_zero(above):
                     # relaxations from zero states (the free phases): half the products
                     # of the first sweep are products of zeros
                     second[:] = 0.0
@@ -444,7 +461,7 @@ def relax(
                     np.dot(above, upper_weights.T, second)
             else:
                 second = no_drive[:n_rows]
-            nudge = layer == n_layers and beta != 0.0
+            nudge = layer == n_layers and nudged
             if activation == TANH and not nudge and not last:
                 n_nan += _update_tanh(current, first, second, bias, factor, over, low, tol, exceed)
             else:
@@ -470,7 +487,7 @@ def relax(
         if last:
             max_change = 0.0
             for k in range(n_rows):
-                if residual[k] > max_change:
+                if residual[k] > max_change or residual[k] != residual[k]:
                     max_change = residual[k]
             break
         # samples that converged leave the working rows: copy their states out and move
@@ -494,7 +511,8 @@ def relax(
             if k < n_rows:
                 _move_row(work, n_samples, n_rows, work, n_samples, k, state_offsets, layer_sizes)
                 input_drive[k] = input_drive[n_rows]
-                goal[k] = goal[n_rows]
+                if nudged:
+                    goal[k] = goal[n_rows]
                 sample[k] = sample[n_rows]
                 exceed[k] = exceed[n_rows]
         if n_rows == 0:
