@@ -129,30 +129,11 @@ def test_relax_rows_of_a_larger_buffer(max_steps):
     alone = np.concatenate(
         [layer[3:9].ravel() for layer in ref.split_states(states, LAYER_SIZES, 10)]
     )
-    expected = arch._relax_rows(
-        inputs[3:9].copy(),
-        weights,
-        biases,
-        alone,
-        targets[3:9].copy(),
-        0.5,
-        _kernels.TANH,
-        max_steps,
-        1e-9,
-    )
+    rows_inputs = inputs[3:9].copy()
+    rest = (targets[3:9].copy(), 0.5, _kernels.TANH, max_steps, 1e-9)
+    expected = arch._relax_rows(rows_inputs, weights, biases, alone, *rest)
     before = states.copy()
-    got = arch._relax_rows(
-        inputs[3:9].copy(),
-        weights,
-        biases,
-        states,
-        targets[3:9].copy(),
-        0.5,
-        _kernels.TANH,
-        max_steps,
-        1e-9,
-        first_row=3,
-    )
+    got = arch._relax_rows(rows_inputs, weights, biases, states, *rest, first_row=3)
     assert got == expected
     for layer_got, layer_before, layer_alone in zip(
         ref.split_states(states, LAYER_SIZES, 10),
@@ -301,39 +282,19 @@ def test_relax_rows_stop_on_their_own(beta, omega, n_plain):
     n_samples = _kernels._FEW_ROWS + 4
     arch, weights, biases, inputs, targets, states = _problem(7, n_samples=n_samples, scale=1.2)
     inputs *= np.linspace(0.1, 3.0, n_samples)[:, None]
+    settings = (_kernels.TANH, 400, 1e-8, omega, n_plain)
     batch_states = states.copy()
-    steps, change = arch.relax(
-        inputs,
-        weights,
-        biases,
-        batch_states,
-        targets,
-        beta,
-        _kernels.TANH,
-        400,
-        1e-8,
-        omega,
-        n_plain,
-    )
+    steps, change = arch.relax(inputs, weights, biases, batch_states, targets, beta, *settings)
     assert change <= 1e-8
     batch = ref.split_states(batch_states, LAYER_SIZES, n_samples)
     initial = ref.split_states(states, LAYER_SIZES, n_samples)
     alone_steps = []
     for i in range(n_samples):
         one = np.concatenate([layer[i] for layer in initial])
+        row = slice(i, i + 1)
         alone_steps.append(
             arch.relax(
-                inputs[i : i + 1].copy(),
-                weights,
-                biases,
-                one,
-                targets[i : i + 1].copy(),
-                beta,
-                _kernels.TANH,
-                400,
-                1e-8,
-                omega,
-                n_plain,
+                inputs[row].copy(), weights, biases, one, targets[row].copy(), beta, *settings
             )[0]
         )
         for layer, got in zip(batch, ref.split_states(one, LAYER_SIZES, 1), strict=True):
