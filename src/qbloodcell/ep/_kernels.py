@@ -235,24 +235,23 @@ def _update_general(
 
 
 @njit(cache=True, nogil=True)
-def _all_zero(block):
-    """Whether every value of the 2-d array ``block`` is zero (NaN is not)."""
-    for k in range(block.shape[0]):
-        row = block[k]
-        for j in range(row.shape[0]):
-            if row[j] != 0.0:
-                return False
+def _all_zero(values):
+    """Whether every value of the 1-d array ``values`` is zero (NaN is not)."""
+    # an explicit loop: numba does not compile all() over a generator
+    for j in range(values.shape[0]):  # noqa: SIM110
+        if values[j] != 0.0:
+            return False
     return True
 
 
 @njit(cache=True, nogil=True)
 def _all_finite(values):
     """Whether no value of the 1-d array ``values`` is inf or NaN."""
-    # an explicit loop: numba does not compile all() over a generator
-    for j in range(values.shape[0]):  # noqa: SIM110
-        if not math.isfinite(values[j]):
-            return False
-    return True
+    # counted without an early exit, so that the loop is vectorised
+    n_finite = 0
+    for j in range(values.shape[0]):
+        n_finite += abs(values[j]) < math.inf
+    return n_finite == values.shape[0]
 
 
 @njit(cache=True, nogil=True)
@@ -391,8 +390,10 @@ def relax(
     # their rows; in the free phase ``targets`` may have any shape)
     nudged = beta != 0.0
     goal = targets.copy() if nudged else np.zeros((0, n_outputs))
-    # the products of zero states are zero unless a weight is inf or NaN (0 * inf is NaN)
-    finite_weights = _all_finite(weights)
+    # from zero states (the free phases), the odd layers of the first sweep see even layers
+    # that are still zero: their products are skipped, being zero unless a weight is inf or
+    # NaN (0 * inf is NaN)
+    zero_start = _all_zero(work) and _all_finite(weights)
     first_buffer = np.empty(n_samples * max_units)
     second_buffer = np.empty(n_samples * max_units)
     # the output layer has no layer above it
@@ -440,7 +441,7 @@ def relax(
                 if few:
                     first[:] = 0.0
                     _add_row_products(first, below, lower_weights)
-                elif n_steps == 1 and finite_weights and _all_zero(below):
+                elif zero_start and n_steps == 1 and layer % 2 == 1:
                     first[:] = 0.0
                 else:
                     np.dot(below, lower_weights, first)
@@ -453,9 +454,7 @@ def relax(
                         above,
                         _transposed_view(transposed, weight_offsets, layer_sizes, layer),
                     )
-                elif n_steps == 1 and finite_weights and _all_zero(above):
-                    # relaxations from zero states (the free phases): half the products
-                    # of the first sweep are products of zeros
+                elif zero_start and n_steps == 1 and layer % 2 == 1:
                     second[:] = 0.0
                 else:
                     upper_weights = _weight_view(weights, weight_offsets, layer_sizes, layer)
