@@ -68,43 +68,27 @@ def predict_breakdown(model, batch):
     n_samples = batch.shape[0]
     half = n_samples // 2
     targets = np.zeros((n_samples, arch.n_outputs))
+    # beta, activation, step cap, tolerance, over-relaxation, plain sweeps: as predict
+    settings = (
+        0.0,
+        _kernels.TANH,
+        model.n_free_steps,
+        model.relax_tol,
+        model.over_relaxation,
+        _PLAIN_SWEEPS,
+    )
 
     def relax(a, b):
         def call():
             states = np.zeros(n_samples * arch.n_states)
             with _threads.single_threaded_blas():
-                arch._relax_rows(
-                    batch[a:b],
-                    weights,
-                    biases,
-                    states,
-                    targets[a:b],
-                    0.0,
-                    _kernels.TANH,
-                    model.n_free_steps,
-                    model.relax_tol,
-                    model.over_relaxation,
-                    _PLAIN_SWEEPS,
-                    a,
-                )
+                arch._relax_rows(batch[a:b], weights, biases, states, targets[a:b], *settings, a)
 
         return call
 
     def both():
         states = np.zeros(n_samples * arch.n_states)
-        arch.relax(
-            batch,
-            weights,
-            biases,
-            states,
-            targets,
-            0.0,
-            _kernels.TANH,
-            model.n_free_steps,
-            model.relax_tol,
-            model.over_relaxation,
-            _PLAIN_SWEEPS,
-        )
+        arch.relax(batch, weights, biases, states, targets, *settings)
 
     times = _interleaved_us(
         {

@@ -63,13 +63,20 @@ def test_groups_report_nan(monkeypatch):
 
 
 def test_one_blas_thread_means_one_group(monkeypatch):
+    # one group: a single task, which run_concurrently runs in the calling thread
     arch, weights, biases, inputs, targets, states = _batch(200)
-    monkeypatch.setattr(
-        _threads, "run_concurrently", lambda tasks: pytest.fail("should not use threads")
-    )
+    calls = []
+    original = _threads.run_concurrently
+
+    def spy(tasks):
+        calls.append((len(tasks), threading.current_thread()))
+        return original(tasks)
+
+    monkeypatch.setattr(_threads, "run_concurrently", spy)
     with threadpool_limits(1, user_api="blas"):
         assert _threads.blas_threads() == 1
         arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 50, 1e-6)
+    assert calls == [(1, threading.current_thread())]
 
 
 def _blas_library_threads():

@@ -88,23 +88,10 @@ class _Architecture:
             n_groups = n_samples // _MIN_ROWS_PER_THREAD
             if n_groups > 1:
                 n_groups = min(n_groups, _threads.blas_threads())
-            if n_groups <= 1:
-                return self._relax_rows(
-                    inputs,
-                    weights,
-                    biases,
-                    states,
-                    targets,
-                    beta,
-                    activation,
-                    max_steps,
-                    tol,
-                    omega,
-                    n_plain,
-                )
             # samples relax independently of one another: groups of rows of the one state
-            # buffer relax in threads, each kernel call writing only its own rows
-            bounds = np.linspace(0, n_samples, n_groups + 1).astype(np.int64)
+            # buffer relax in threads, each kernel call writing only its own rows (a single
+            # group runs in the calling thread)
+            bounds = np.linspace(0, n_samples, max(n_groups, 1) + 1).astype(np.int64)
             results = _threads.run_concurrently(
                 [
                     functools.partial(
