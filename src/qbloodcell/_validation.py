@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "AnyCallable",
     "Boolean",
-    "Callable",
     "HasMethods",
     "InstanceOf",
     "Integer",
@@ -214,7 +214,7 @@ class Options(Spec):
         return "not-an-option"
 
 
-class Callable(Spec):
+class AnyCallable(Spec):
     """Any callable."""
 
     def accepts_type(self, value: Any) -> bool:

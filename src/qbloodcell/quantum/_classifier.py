@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import numbers
 import pickle
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +16,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from qbloodcell._validation import (
+    AnyCallable,
+    HasMethods,
+    InstanceOf,
+    Integer,
+    NoneValue,
+    Options,
+    RandomState,
+    Real,
+    Spec,
+    validate_params,
+)
 from qbloodcell.quantum._circuits import (
     ENTANGLEMENT_OPTIONS,
     hardware_cost,
@@ -34,16 +45,21 @@ NLOPT_COBYLA = "nlopt-COBYLA"
 #: Default final trust-region radius, as SciPy's COBYLA (``tol=None``).
 _COBYLA_RHOEND = 1e-4
 
+
+def _quantum_circuit() -> type:
+    from qiskit.circuit import QuantumCircuit
+
+    return QuantumCircuit
+
+
+def _noise_model() -> type:
+    from qiskit_aer.noise import NoiseModel
+
+    return NoiseModel
+
+
 # Parameters holding live objects that clone shares rather than copies (see __sklearn_clone__).
 _SHARED_PARAMETERS = ("estimator", "noise_model", "callback")
-
-
-def _check_integer(value: Any, name: str, minimum: int, *, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        accepted = f"an integer >= {minimum}" + (" or None" if allow_none else "")
-        raise ValueError(f"{name} must be {accepted}; got {value!r}.")
 
 
 class _ExactEvaluator:
@@ -307,6 +323,29 @@ default="full"
     (2, 2)
     """
 
+    _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
+        "feature_map_reps": [Integer(1)],
+        "ansatz_reps": [Integer(0)],
+        "entanglement": [Options(ENTANGLEMENT_OPTIONS)],
+        "feature_map": [NoneValue(), InstanceOf(_quantum_circuit, "a qiskit QuantumCircuit")],
+        "ansatz": [NoneValue(), InstanceOf(_quantum_circuit, "a qiskit QuantumCircuit")],
+        "optimizer": [Options([*OPTIMIZERS, NLOPT_COBYLA])],
+        "max_iter": [Integer(1)],
+        "tol": [NoneValue(), Real(0, closed="neither")],
+        "shots": [NoneValue(), Integer(1)],
+        "noise_model": [NoneValue(), InstanceOf(_noise_model, "a qiskit_aer.noise.NoiseModel")],
+        "estimator": [
+            NoneValue(),
+            HasMethods(
+                ["run"], "a Qiskit EstimatorV2 (an object with a run(pubs, precision=...) method)"
+            ),
+        ],
+        "initial_point": [NoneValue(), InstanceOf((list, tuple, np.ndarray), "array-like")],
+        "callback": [NoneValue(), AnyCallable()],
+        "random_state": [NoneValue(), RandomState()],
+        "verbose": [Integer(0)],
+    }
+
     def __init__(
         self,
         *,
@@ -383,50 +422,15 @@ default="full"
     # ----------------------------------------------------------------------------------------
     # validation
     # ----------------------------------------------------------------------------------------
-    def _validate_params(self) -> None:
-        _check_integer(self.feature_map_reps, "feature_map_reps", 1)
-        _check_integer(self.ansatz_reps, "ansatz_reps", 0)
-        _check_integer(self.max_iter, "max_iter", 1)
-        _check_integer(self.shots, "shots", 1, allow_none=True)
-        _check_integer(self.verbose, "verbose", 0)
-        if self.entanglement not in ENTANGLEMENT_OPTIONS:
+    def _check_combinations(self) -> None:
+        """Rules between parameters, after :func:`~qbloodcell._validation.validate_params`."""
+        if self.estimator is not None and self.noise_model is not None:
             raise ValueError(
-                f"entanglement must be one of {list(ENTANGLEMENT_OPTIONS)}; got "
-                f"{self.entanglement!r}."
+                "noise_model configures the built-in Aer simulator and cannot be combined "
+                "with estimator=; configure the noise on the estimator itself, e.g. "
+                "qiskit_aer.primitives.EstimatorV2(options={'backend_options': "
+                "{'noise_model': noise_model}})."
             )
-        if self.optimizer not in OPTIMIZERS and self.optimizer != NLOPT_COBYLA:
-            raise ValueError(
-                f"optimizer must be one of {[*OPTIMIZERS, NLOPT_COBYLA]}; got {self.optimizer!r}."
-            )
-        if self.tol is not None and (
-            not isinstance(self.tol, numbers.Real) or isinstance(self.tol, bool) or self.tol <= 0
-        ):
-            raise ValueError(f"tol must be a positive number or None; got {self.tol!r}.")
-        if self.callback is not None and not callable(self.callback):
-            raise TypeError(
-                f"callback must be callable or None; got {type(self.callback).__name__}."
-            )
-        if self.estimator is not None:
-            if not callable(getattr(self.estimator, "run", None)):
-                raise TypeError(
-                    "estimator must be a Qiskit EstimatorV2 (an object with a run(pubs, "
-                    f"precision=...) method) or None; got {type(self.estimator).__name__}."
-                )
-            if self.noise_model is not None:
-                raise ValueError(
-                    "noise_model configures the built-in Aer simulator and cannot be combined "
-                    "with estimator=; configure the noise on the estimator itself, e.g. "
-                    "qiskit_aer.primitives.EstimatorV2(options={'backend_options': "
-                    "{'noise_model': noise_model}})."
-                )
-        if self.noise_model is not None:
-            from qiskit_aer.noise import NoiseModel
-
-            if not isinstance(self.noise_model, NoiseModel):
-                raise TypeError(
-                    "noise_model must be a qiskit_aer.noise.NoiseModel or None; got "
-                    f"{type(self.noise_model).__name__}."
-                )
 
     def _initial_points(self, rng: np.random.RandomState, n_models: int, n_weights: int) -> Any:
         if self.initial_point is None:
@@ -501,7 +505,8 @@ default="full"
         self : VQCClassifier
             The fitted classifier.
         """
-        self._validate_params()
+        validate_params(self)
+        self._check_combinations()
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
