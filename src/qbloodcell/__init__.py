@@ -21,6 +21,7 @@ _LAZY_NAMES = {
     "BloodCellFeatures": "qbloodcell.features",
     "EquilibriumPropagationClassifier": "qbloodcell.ep",
     "VQCClassifier": "qbloodcell.quantum",
+    "DataReuploadingClassifier": "qbloodcell.quantum",
     "CNNClassifier": "qbloodcell.baselines",
     "make_dense_classifier": "qbloodcell.baselines",
     "make_blood_cells": "qbloodcell.datasets",
@@ -49,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qbloodcell.ep import EquilibriumPropagationClassifier
     from qbloodcell.features import BloodCellFeatures
     from qbloodcell.model_selection import BalancedSubsampleClassifier
-    from qbloodcell.quantum import VQCClassifier
+    from qbloodcell.quantum import DataReuploadingClassifier, VQCClassifier
 
 
 def __getattr__(name: str) -> Any:

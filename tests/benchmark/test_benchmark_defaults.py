@@ -18,6 +18,7 @@ COMPONENTS = {
     "dense": "qbloodcell.baselines",
     "ep": "qbloodcell.ep",
     "vqc": "qbloodcell.quantum",
+    "vqc-study": "qbloodcell.quantum",
 }
 
 
@@ -43,7 +44,7 @@ def small_images(n_per_class=20):
 
 
 def test_the_study_pipelines():
-    require("dense", "ep", "vqc")
+    require("dense", "ep", "vqc", "vqc-study")
     from sklearn.decomposition import PCA
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -52,7 +53,10 @@ def test_the_study_pipelines():
     from qbloodcell.features import BloodCellFeatures
     from qbloodcell.quantum import VQCClassifier
 
-    specs = {spec.name: spec for spec in resolve_methods(["dense", "ep", "vqc"], quick=False)}
+    specs = {
+        spec.name: spec
+        for spec in resolve_methods(["dense", "ep", "vqc", "vqc-study"], quick=False)
+    }
     dense = specs["dense"].build(7)
     assert [type(step) for _, step in dense.steps] == [
         BloodCellFeatures,
@@ -67,7 +71,7 @@ def test_the_study_pipelines():
         EquilibriumPropagationClassifier,
     ]
     assert ep[-1].random_state == 7
-    vqc = specs["vqc"].build(7)
+    vqc = specs["vqc-study"].build(7)
     assert [type(step) for _, step in vqc.steps] == [
         BloodCellFeatures,
         StandardScaler,
@@ -78,6 +82,19 @@ def test_the_study_pipelines():
     assert vqc[2].n_components == 4
     assert vqc[3].feature_range == (0, 2)
     assert vqc[-1].random_state == 7
+    study = vqc[-1].get_params()
+    assert (study["feature_map_reps"], study["ansatz_reps"]) == (2, 1)
+    assert study["input_scaling"] is None
+    assert study["optimizer"] == "COBYLA"
+    # the design card: the library's defaults, with the input scaling inside the classifier
+    card = specs["vqc"].build(7)
+    assert [type(step) for _, step in card.steps] == [BloodCellFeatures, PCA, VQCClassifier]
+    assert card[1].n_components == 4
+    default = VQCClassifier().get_params()
+    assert {k: v for k, v in card[-1].get_params().items() if k != "random_state"} == {
+        k: v for k, v in default.items() if k != "random_state"
+    }
+    assert card[-1].random_state == 7
 
 
 def test_quick_preset_shortens_training_only():

@@ -21,6 +21,15 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from qbloodcell.quantum import VQCClassifier
 
+# The study's model (its circuit, its [0, 2] angles taken as given, SciPy's COBYLA). These
+# tests check the simulation and API machinery on it; the defaults are tested in
+# test_vqc_defaults.py.
+STUDY = {"feature_map_reps": 2, "ansatz_reps": 1, "input_scaling": None, "optimizer": "COBYLA"}
+
+
+def study_vqc(**params):
+    return VQCClassifier(**{**STUDY, **params})
+
 
 def _exact_z(classifier, X, weights=None):
     """<Z on qubit 0> from Qiskit's Statevector on the bound circuit_."""
@@ -40,7 +49,7 @@ def teacher_data():
     """Labels produced by the model class itself, so a correct fit must learn them."""
     rng = np.random.default_rng(1)
     X = rng.uniform(0, 2, size=(160, 4))
-    teacher = VQCClassifier(max_iter=10, random_state=0).fit(X, rng.integers(0, 2, 160))
+    teacher = study_vqc(max_iter=10, random_state=0).fit(X, rng.integers(0, 2, 160))
     z = _exact_z(teacher, X, weights=rng.uniform(-np.pi, np.pi, 8))
     y = np.where(z > 0, "AML", "healthy")
     return X, y
@@ -49,7 +58,7 @@ def teacher_data():
 @pytest.fixture(scope="module")
 def fitted(teacher_data):
     X, y = teacher_data
-    return VQCClassifier(random_state=3).fit(X, y)
+    return study_vqc(random_state=3).fit(X, y)
 
 
 def test_learns_a_circuit_teacher(teacher_data, fitted):
@@ -94,7 +103,7 @@ def test_decision_function_is_z0_of_qiskit_statevector(teacher_data, fitted):
 def test_loss_curve_starts_at_the_initial_point(teacher_data):
     X, y = teacher_data
     start = np.linspace(-1, 1, 8)
-    classifier = VQCClassifier(max_iter=12, initial_point=start).fit(X, y)
+    classifier = study_vqc(max_iter=12, initial_point=start).fit(X, y)
     target = np.where(y == classifier.classes_[1], 1.0, -1.0)
     expected = np.mean((_exact_z(classifier, X, weights=start) - target) ** 2)
     assert classifier.loss_curve_[0] == pytest.approx(expected, rel=1e-10)
@@ -111,9 +120,9 @@ def test_predict_and_proba_follow_the_sign(teacher_data, fitted):
 
 def test_same_seed_same_result_different_seed_different_start(teacher_data):
     X, y = teacher_data
-    a = VQCClassifier(max_iter=20, random_state=5).fit(X, y)
-    b = VQCClassifier(max_iter=20, random_state=5).fit(X, y)
-    c = VQCClassifier(max_iter=20, random_state=6).fit(X, y)
+    a = study_vqc(max_iter=20, random_state=5).fit(X, y)
+    b = study_vqc(max_iter=20, random_state=5).fit(X, y)
+    c = study_vqc(max_iter=20, random_state=6).fit(X, y)
     np.testing.assert_array_equal(a.weights_, b.weights_)
     assert a.loss_curve_ == b.loss_curve_
     assert a.loss_curve_[0] != c.loss_curve_[0]
@@ -122,7 +131,7 @@ def test_same_seed_same_result_different_seed_different_start(teacher_data):
 def test_callback_and_verbose(teacher_data, capsys):
     X, y = teacher_data
     seen = []
-    classifier = VQCClassifier(
+    classifier = study_vqc(
         max_iter=20, random_state=0, verbose=1, callback=lambda w, loss: seen.append((w, loss))
     ).fit(X, y)
     assert [loss for _, loss in seen] == classifier.loss_curve_
@@ -143,7 +152,7 @@ def test_multiclass_one_vs_rest():
         random_state=0,
     )
     X = MinMaxScaler((0, 2)).fit_transform(X)
-    classifier = VQCClassifier(max_iter=60, ansatz_reps=2, random_state=0).fit(X, y)
+    classifier = study_vqc(max_iter=60, ansatz_reps=2, random_state=0).fit(X, y)
     assert classifier.weights_.shape == (3, 9)
     assert classifier.n_iter_.shape == (3,)
     assert len(classifier.loss_curve_) == 3
@@ -155,7 +164,7 @@ def test_multiclass_one_vs_rest():
     np.testing.assert_array_equal(np.argmax(proba, axis=1), np.argmax(scores, axis=1))
     # each sub-model is the binary model of its class against the rest
     for k in range(3):
-        binary = VQCClassifier(
+        binary = study_vqc(
             max_iter=60,
             ansatz_reps=2,
             initial_point=classifier._initial_points(np.random.RandomState(0), 3, 9)[k],
@@ -175,7 +184,7 @@ def test_custom_feature_map_and_ansatz():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 2, size=(40, 3))
     y = (X[:, 0] > X[:, 2]).astype(int)
-    classifier = VQCClassifier(feature_map=feature_map, ansatz=ansatz, max_iter=30, random_state=0)
+    classifier = study_vqc(feature_map=feature_map, ansatz=ansatz, max_iter=30, random_state=0)
     classifier.fit(X, y)
     assert classifier.weights_.shape == (9,)
     np.testing.assert_allclose(
@@ -191,7 +200,7 @@ def test_default_circuit_other_qubit_counts():
     for n_features in (2, 3, 6):
         X = rng.uniform(0, 2, size=(30, n_features))
         y = rng.integers(0, 2, 30)
-        classifier = VQCClassifier(max_iter=2 * n_features + 2, random_state=0).fit(X, y)
+        classifier = study_vqc(max_iter=2 * n_features + 2, random_state=0).fit(X, y)
         assert classifier.circuit_.num_qubits == n_features
         np.testing.assert_allclose(
             classifier.decision_function(X[:3]), _exact_z(classifier, X[:3]), atol=1e-10
@@ -204,7 +213,7 @@ def test_study_pipeline_with_pca():
         StandardScaler(),
         PCA(n_components=4),
         MinMaxScaler((0, 2)),
-        VQCClassifier(max_iter=30, random_state=0),
+        study_vqc(max_iter=30, random_state=0),
     )
     pipeline.fit(X, y)
     assert pipeline.predict(X).shape == (120,)
@@ -228,43 +237,43 @@ def test_study_pipeline_with_pca():
         ({"initial_point": np.zeros(7)}, ValueError, r"initial_point must have shape \(8,\)"),
         ({"initial_point": np.full(8, np.nan)}, ValueError, "NaN"),
         ({"feature_map": "zz"}, TypeError, "feature_map must be None or a"),
-        ({"ansatz": 1}, TypeError, "ansatz must be None or a"),
+        ({"ansatz": 1}, TypeError, "ansatz must be None, one of"),
     ],
 )
 def test_invalid_parameters(params, error, match):
     X = np.random.default_rng(0).uniform(0, 2, size=(20, 4))
     y = np.arange(20) % 2
     with pytest.raises(error, match=match):
-        VQCClassifier(**params).fit(X, y)
+        study_vqc(**params).fit(X, y)
 
 
 def test_invalid_data_and_circuits():
     rng = np.random.default_rng(0)
     y = np.arange(20) % 2
     with pytest.raises(ValueError, match=r"at most 12.*PCA"):
-        VQCClassifier().fit(rng.uniform(size=(20, 13)), y)
+        study_vqc().fit(rng.uniform(size=(20, 13)), y)
     with pytest.raises(ValueError, match=r"1 feature\(s\)"):
-        VQCClassifier().fit(rng.uniform(size=(20, 1)), y)
+        study_vqc().fit(rng.uniform(size=(20, 1)), y)
     with pytest.raises(ValueError, match="1 class"):
-        VQCClassifier().fit(rng.uniform(size=(20, 4)), np.zeros(20))
+        study_vqc().fit(rng.uniform(size=(20, 4)), np.zeros(20))
     with pytest.raises(ValueError, match="NaN"):
-        VQCClassifier().fit(np.full((20, 4), np.nan), y)
+        study_vqc().fit(np.full((20, 4), np.nan), y)
     feature_map = zz_feature_map(4)
     with pytest.raises(ValueError, match=r"4 parameter\(s\) but X has 6.*PCA\(n_components=4\)"):
-        VQCClassifier(feature_map=feature_map).fit(rng.uniform(size=(20, 6)), y)
+        study_vqc(feature_map=feature_map).fit(rng.uniform(size=(20, 6)), y)
     with pytest.raises(ValueError, match="ansatz acts on 3 qubit"):
-        VQCClassifier(ansatz=real_amplitudes(3)).fit(rng.uniform(size=(20, 4)), y)
+        study_vqc(ansatz=real_amplitudes(3)).fit(rng.uniform(size=(20, 4)), y)
     shared = QuantumCircuit(4)
     shared.ry(feature_map.parameters[0], 0)
     with pytest.raises(ValueError, match="share the parameter"):
-        VQCClassifier(feature_map=feature_map, ansatz=shared).fit(rng.uniform(size=(20, 4)), y)
+        study_vqc(feature_map=feature_map, ansatz=shared).fit(rng.uniform(size=(20, 4)), y)
     with pytest.raises(ValueError, match="no parameters"):
-        VQCClassifier(ansatz=QuantumCircuit(4)).fit(rng.uniform(size=(20, 4)), y)
+        study_vqc(ansatz=QuantumCircuit(4)).fit(rng.uniform(size=(20, 4)), y)
     measured = zz_feature_map(4)
     measured.measure_all()
     with pytest.raises(ValueError, match="non-unitary instruction 'measure'"):
-        VQCClassifier(feature_map=measured).fit(rng.uniform(size=(20, 4)), y)
-    fitted = VQCClassifier(max_iter=10).fit(rng.uniform(size=(20, 4)), y)
+        study_vqc(feature_map=measured).fit(rng.uniform(size=(20, 4)), y)
+    fitted = study_vqc(max_iter=10).fit(rng.uniform(size=(20, 4)), y)
     with pytest.raises(ValueError, match="5 features, but VQCClassifier is expecting 4"):
         fitted.predict(rng.uniform(size=(3, 5)))
 
@@ -272,7 +281,7 @@ def test_invalid_data_and_circuits():
 def test_other_optimizers(teacher_data):
     X, y = teacher_data
     for optimizer in ("COBYQA", "Nelder-Mead", "Powell"):
-        classifier = VQCClassifier(optimizer=optimizer, max_iter=30, random_state=0).fit(X, y)
+        classifier = study_vqc(optimizer=optimizer, max_iter=30, random_state=0).fit(X, y)
         assert classifier.n_iter_ <= 31
         assert min(classifier.loss_curve_) < classifier.loss_curve_[0]
 
@@ -280,7 +289,7 @@ def test_other_optimizers(teacher_data):
 def test_nlopt_cobyla_learns_the_teacher_like_scipy_cobyla(teacher_data, fitted):
     pytest.importorskip("nlopt")
     X, y = teacher_data
-    classifier = VQCClassifier(optimizer="nlopt-COBYLA", random_state=3).fit(X, y)
+    classifier = study_vqc(optimizer="nlopt-COBYLA", random_state=3).fit(X, y)
     assert classifier.score(X, y) >= 0.9
     assert 8 <= classifier.n_iter_ <= 200
     # the same algorithm from the same start: a loss as low as SciPy's, up to its tolerance
@@ -296,14 +305,14 @@ def test_nlopt_cobyla_learns_the_teacher_like_scipy_cobyla(teacher_data, fitted)
 def test_nlopt_cobyla_errors(teacher_data, monkeypatch):
     X, y = teacher_data
     with pytest.raises(ValueError, match="max_iter must be at least"):
-        VQCClassifier(optimizer="nlopt-COBYLA", max_iter=5).fit(X, y)
+        study_vqc(optimizer="nlopt-COBYLA", max_iter=5).fit(X, y)
     monkeypatch.setitem(sys.modules, "nlopt", None)
     with pytest.raises(ImportError, match="pip install nlopt"):
-        VQCClassifier(optimizer="nlopt-COBYLA", max_iter=20).fit(X, y)
+        study_vqc(optimizer="nlopt-COBYLA", max_iter=20).fit(X, y)
 
 
 def test_init_stores_parameters_only_and_clone(teacher_data):
-    classifier = VQCClassifier(ansatz_reps=2, max_iter=12)
+    classifier = study_vqc(ansatz_reps=2, max_iter=12)
     assert set(vars(classifier)) == set(classifier.get_params())
     copy = clone(classifier)
     assert copy.get_params() == classifier.get_params()
@@ -313,7 +322,7 @@ def test_init_stores_parameters_only_and_clone(teacher_data):
 
 def test_grid_search(teacher_data):
     X, y = teacher_data
-    search = GridSearchCV(VQCClassifier(max_iter=15, random_state=0), {"ansatz_reps": [1, 2]}, cv=2)
+    search = GridSearchCV(study_vqc(max_iter=15, random_state=0), {"ansatz_reps": [1, 2]}, cv=2)
     search.fit(X[:60], y[:60])
     assert search.best_params_["ansatz_reps"] in (1, 2)
 
@@ -336,7 +345,7 @@ def test_pickle_with_two_qubit_rotations_and_a_lambda_callback():
     rng = np.random.default_rng(0)
     X = rng.uniform(0, 2, size=(30, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
-    fitted = VQCClassifier(
+    fitted = study_vqc(
         feature_map=feature_map, max_iter=20, random_state=0, callback=lambda w, loss: None
     ).fit(X, y)
     with pytest.warns(UserWarning, match="callback of type function cannot be pickled"):
@@ -360,7 +369,7 @@ def test_composite_gates_are_decomposed():
     rng = np.random.default_rng(1)
     X = rng.uniform(0, 2, size=(30, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
-    fitted = VQCClassifier(feature_map=feature_map, max_iter=20, random_state=0).fit(X, y)
+    fitted = study_vqc(feature_map=feature_map, max_iter=20, random_state=0).fit(X, y)
     np.testing.assert_allclose(fitted.decision_function(X), _exact_z(fitted, X), atol=1e-10)
 
 

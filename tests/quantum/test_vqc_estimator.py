@@ -16,6 +16,15 @@ from sklearn.model_selection import GridSearchCV
 
 from qbloodcell.quantum import VQCClassifier
 
+# The study's model (its circuit, its [0, 2] angles taken as given, SciPy's COBYLA). These
+# tests check the simulation and API machinery on it; the defaults are tested in
+# test_vqc_defaults.py.
+STUDY = {"feature_map_reps": 2, "ansatz_reps": 1, "input_scaling": None, "optimizer": "COBYLA"}
+
+
+def study_vqc(**params):
+    return VQCClassifier(**{**STUDY, **params})
+
 
 class CountingEstimator(BaseEstimatorV2):
     """Forwards to another estimator and records every call."""
@@ -52,7 +61,7 @@ def data():
 @pytest.fixture(scope="module")
 def exact(data):
     X, y = data
-    return VQCClassifier(max_iter=15, random_state=0).fit(X, y)
+    return study_vqc(max_iter=15, random_state=0).fit(X, y)
 
 
 def _noise_model():
@@ -64,7 +73,7 @@ def _noise_model():
 def test_one_batched_pub_per_optimizer_step(data, exact):
     X, y = data
     estimator = CountingEstimator()
-    classifier = VQCClassifier(max_iter=15, random_state=0, estimator=estimator).fit(X, y)
+    classifier = study_vqc(max_iter=15, random_state=0, estimator=estimator).fit(X, y)
     assert len(estimator.calls) == classifier.n_iter_ == 15
     # one PUB per call, holding every sample: (n_samples, 4 features + 8 weights)
     assert all(call["shapes"] == [(24, 12)] for call in estimator.calls)
@@ -91,7 +100,7 @@ def test_multiclass_prediction_is_one_call(data):
     X = data[0][:12]
     y = np.arange(12) % 3
     estimator = CountingEstimator()
-    classifier = VQCClassifier(max_iter=10, random_state=0, estimator=estimator).fit(X, y)
+    classifier = study_vqc(max_iter=10, random_state=0, estimator=estimator).fit(X, y)
     assert len(estimator.calls) == classifier.n_iter_.sum() == 30
     estimator.calls.clear()
     scores = classifier.decision_function(X)
@@ -102,7 +111,7 @@ def test_multiclass_prediction_is_one_call(data):
 def test_shots_with_estimator_set_the_precision(data):
     X, y = data
     estimator = CountingEstimator()
-    VQCClassifier(max_iter=10, shots=400, estimator=estimator, random_state=0).fit(X, y)
+    study_vqc(max_iter=10, shots=400, estimator=estimator, random_state=0).fit(X, y)
     assert len(estimator.calls) == 10
     np.testing.assert_allclose([call["precision"] for call in estimator.calls], 0.05)
 
@@ -118,10 +127,10 @@ def test_shots_mode_is_seeded_and_noisy(data, exact, monkeypatch):
         return original_run(self, pubs, precision=precision)
 
     monkeypatch.setattr(AerEstimator, "run", counting_run)
-    a = VQCClassifier(max_iter=15, shots=256, random_state=0).fit(X, y)
+    a = study_vqc(max_iter=15, shots=256, random_state=0).fit(X, y)
     assert calls == [[(24, 12)]] * 15
-    b = VQCClassifier(max_iter=15, shots=256, random_state=0).fit(X, y)
-    c = VQCClassifier(max_iter=15, shots=256, random_state=1).fit(X, y)
+    b = study_vqc(max_iter=15, shots=256, random_state=0).fit(X, y)
+    c = study_vqc(max_iter=15, shots=256, random_state=1).fit(X, y)
     assert a.loss_curve_ == b.loss_curve_
     np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
     assert a.loss_curve_ != c.loss_curve_
@@ -145,7 +154,7 @@ def test_noise_model_shrinks_expectation_values(data, exact):
 
 def test_fit_with_noise_model(data):
     X, y = data
-    classifier = VQCClassifier(max_iter=12, noise_model=_noise_model(), random_state=0).fit(X, y)
+    classifier = study_vqc(max_iter=12, noise_model=_noise_model(), random_state=0).fit(X, y)
     assert classifier.n_iter_ == 12
     again = pickle.loads(pickle.dumps(classifier))
     np.testing.assert_array_equal(again.decision_function(X), classifier.decision_function(X))
@@ -166,13 +175,13 @@ def test_hardware_like_backend_is_transpiled(data, exact):
 def test_noise_model_and_estimator_are_exclusive(data):
     X, y = data
     with pytest.raises(ValueError, match="cannot be combined with estimator"):
-        VQCClassifier(noise_model=_noise_model(), estimator=StatevectorEstimator()).fit(X, y)
+        study_vqc(noise_model=_noise_model(), estimator=StatevectorEstimator()).fit(X, y)
 
 
 def test_clone_shares_the_estimator_and_grid_search_works(data):
     X, y = data
     estimator = UnpicklableEstimator()
-    classifier = VQCClassifier(max_iter=10, random_state=0, estimator=estimator)
+    classifier = study_vqc(max_iter=10, random_state=0, estimator=estimator)
     copy = clone(classifier)
     assert copy.estimator is estimator
     search = GridSearchCV(classifier, {"max_iter": [10, 11]}, cv=2).fit(X[:12], y[:12])
@@ -183,7 +192,7 @@ def test_clone_shares_the_estimator_and_grid_search_works(data):
 def test_unpicklable_estimator_is_left_out_with_a_warning(data, exact):
     X, y = data
     estimator = UnpicklableEstimator()
-    classifier = VQCClassifier(max_iter=12, random_state=0, estimator=estimator).fit(X, y)
+    classifier = study_vqc(max_iter=12, random_state=0, estimator=estimator).fit(X, y)
     with pytest.warns(UserWarning, match="UnpicklableEstimator cannot be pickled"):
         payload = pickle.dumps(classifier)
     loaded = pickle.loads(payload)
@@ -215,4 +224,4 @@ def test_estimator_errors_are_clear(data):
             return Job()
 
     with pytest.raises(FloatingPointError, match="non-finite expectation values"):
-        VQCClassifier(max_iter=12, estimator=BrokenEstimator()).fit(X, y)
+        study_vqc(max_iter=12, estimator=BrokenEstimator()).fit(X, y)

@@ -59,7 +59,7 @@ class _Task:
 
 def run_benchmark(
     *,
-    methods: Any = ("cnn", "dense", "ep", "vqc"),
+    methods: Any = ("cnn", "dense", "ep", "vqc", "vqc-study"),
     sizes: Sequence[int] | None = None,
     n_seeds: int | None = None,
     data: Any = None,
@@ -84,13 +84,15 @@ def run_benchmark(
 
     Parameters
     ----------
-    methods : str, sequence of str or dict, default=("cnn", "dense", "ep", "vqc")
+    methods : str, sequence of str or dict, default=("cnn", "dense", "ep", "vqc", "vqc-study")
         Built-in methods by name: ``"cnn"`` (:class:`qbloodcell.baselines.CNNClassifier`
         on the images), ``"dense"`` (:func:`qbloodcell.baselines.make_dense_classifier`),
         ``"ep"`` (BloodCellFeatures -> StandardScaler ->
-        :class:`qbloodcell.ep.EquilibriumPropagationClassifier`) and ``"vqc"``
-        (BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) ->
-        :class:`qbloodcell.quantum.VQCClassifier`). A dict ``{name: factory}`` adds
+        :class:`qbloodcell.ep.EquilibriumPropagationClassifier`), ``"vqc"``
+        (BloodCellFeatures -> PCA(4) -> :class:`qbloodcell.quantum.VQCClassifier` with its
+        defaults and fitted input scaling) and ``"vqc-study"`` (the study's VQC exactly:
+        BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> its
+        circuit with the angles taken as given and SciPy's COBYLA). A dict ``{name: factory}`` adds
         other methods: ``factory(random_state=int)`` returns an unfitted estimator taking
         images, or the value is an unfitted estimator (cloned, with every
         ``*random_state`` parameter set per seed); a value ``None`` picks the built-in

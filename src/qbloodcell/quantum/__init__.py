@@ -4,5 +4,6 @@ Importing this subpackage imports Qiskit; ``import qbloodcell`` alone does not.
 """
 
 from qbloodcell.quantum._classifier import VQCClassifier
+from qbloodcell.quantum._reuploading import DataReuploadingClassifier
 
-__all__ = ["VQCClassifier"]
+__all__ = ["DataReuploadingClassifier", "VQCClassifier"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qiskit.circuit import Parameter, QuantumCircuit
-from qiskit.circuit.library import real_amplitudes, zz_feature_map
+from qiskit.circuit.library import efficient_su2, real_amplitudes, zz_feature_map
 from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 
@@ -49,8 +49,16 @@ def build_feature_map(n_qubits: int, reps: int, entanglement: str) -> QuantumCir
     return zz_feature_map(n_qubits, reps=reps, entanglement=entanglement, parameter_prefix="x")
 
 
-def build_ansatz(n_qubits: int, reps: int) -> QuantumCircuit:
-    """The RealAmplitudes ansatz: RY layers and CX chains, ``n_qubits * (reps + 1)`` weights."""
+#: Named trainable circuits accepted by ``ansatz``: RealAmplitudes (RY layers and CX chains,
+#: ``n_qubits * (reps + 1)`` weights, real amplitudes only) and EfficientSU2 (RY and RZ
+#: layers and CX chains, ``2 * n_qubits * (reps + 1)`` weights).
+ANSATZ_OPTIONS = ("real_amplitudes", "efficient_su2")
+
+
+def build_ansatz(n_qubits: int, reps: int, kind: str = "real_amplitudes") -> QuantumCircuit:
+    """A named ansatz of :data:`ANSATZ_OPTIONS` on ``n_qubits`` qubits."""
+    if kind == "efficient_su2":
+        return efficient_su2(n_qubits, reps=reps, parameter_prefix="θ")
     return real_amplitudes(n_qubits, reps=reps, parameter_prefix="θ")
 
 
@@ -104,8 +112,8 @@ def make_circuits(
                 "in feature_map.parameters). Reduce the features to the circuit's size, e.g. "
                 f"with PCA(n_components={feature_map.num_parameters})."
             )
-    if ansatz is None:
-        ansatz = build_ansatz(feature_map.num_qubits, ansatz_reps)
+    if ansatz is None or isinstance(ansatz, str):
+        ansatz = build_ansatz(feature_map.num_qubits, ansatz_reps, ansatz or "real_amplitudes")
     else:
         if not isinstance(ansatz, QuantumCircuit):
             raise TypeError(
