@@ -44,6 +44,7 @@ __all__ = [
     "PathLike",
     "RandomState",
     "Real",
+    "RealSequence",
     "Spec",
     "check_arguments",
     "validate_params",
@@ -154,7 +155,8 @@ class Real(Spec):
         return _is_real(value)
 
     def accepts_value(self, value: Any) -> bool:
-        if not math.isfinite(value):
+        # an int too large for a float is finite (math.isfinite would overflow on it)
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
             return False
         low_open = self.closed in ("right", "neither")
         high_open = self.closed in ("left", "neither")
@@ -305,8 +307,18 @@ class NJobs(Spec):
         return 0
 
 
+def _is_sequence(value: Any) -> bool:
+    # a str is a sequence of characters, never of numbers; ndarray is no registered Sequence
+    return (isinstance(value, Sequence) and not isinstance(value, str | bytes)) or isinstance(
+        value, np.ndarray
+    )
+
+
 class IntegerSequence(Spec):
-    """A non-empty sequence (tuple or list) of integers >= ``low``; one integer if ``scalar_ok``."""
+    """A non-empty sequence (tuple, list, range, array) of integers >= ``low``.
+
+    With ``scalar_ok`` one integer is accepted too (it stands for a sequence of one).
+    """
 
     def __init__(self, low: int = 1, *, scalar_ok: bool = False, example: str = "(16, 32)") -> None:
         self.low = low
@@ -316,7 +328,7 @@ class IntegerSequence(Spec):
     def accepts_type(self, value: Any) -> bool:
         if self.scalar_ok and _is_integer(value):
             return True
-        return isinstance(value, tuple | list | np.ndarray) and all(_is_integer(v) for v in value)
+        return _is_sequence(value) and all(_is_integer(v) for v in value)
 
     def accepts_value(self, value: Any) -> bool:
         values = [value] if _is_integer(value) else list(value)
@@ -325,6 +337,35 @@ class IntegerSequence(Spec):
     def describe(self) -> str:
         what = f"a non-empty tuple of integers >= {self.low}, such as {self.example}"
         return f"an integer >= {self.low} or {what}" if self.scalar_ok else what
+
+    def invalid_value(self) -> Any:
+        return ()
+
+
+class RealSequence(Spec):
+    """A non-empty sequence (tuple, list, array) of finite reals, each accepted by ``element``.
+
+    For a parameter that takes one number or one per item (``learning_rate_init``), pair it
+    with the :class:`Real` alternative for the single number. How many entries are needed
+    usually depends on another parameter: that rule stays in the estimator.
+    """
+
+    def __init__(self, element: Real, *, example: str = "(0.01, 0.005)") -> None:
+        self.element = element
+        self.example = example
+
+    def accepts_type(self, value: Any) -> bool:
+        return _is_sequence(value) and all(_is_real(v) for v in value)
+
+    def accepts_value(self, value: Any) -> bool:
+        values = list(value)
+        return len(values) > 0 and all(self.element.accepts_value(v) for v in values)
+
+    def describe(self) -> str:
+        return (
+            f"a non-empty sequence of numbers, each {self.element.describe()}, such as "
+            f"{self.example}"
+        )
 
     def invalid_value(self) -> Any:
         return ()
