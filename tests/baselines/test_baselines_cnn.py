@@ -15,6 +15,7 @@ import subprocess
 import sys
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -300,6 +301,25 @@ def test_n_jobs_sets_and_restores_torch_threads(cells, monkeypatch):
     assert torch.get_num_threads() == before
 
 
+def test_n_jobs_none_is_one_thread_unless_joblib_says_otherwise(cells, monkeypatch):
+    # the package's one meaning of n_jobs=None (qbloodcell._parallel.effective_n_jobs)
+    X_train, y_train, _, _ = cells
+    seen = []
+    original = torch.nn.functional.cross_entropy
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", spy)
+    short(max_iter=1, random_state=0).fit(X_train, y_train)
+    assert set(seen) == {1}
+    seen.clear()
+    with joblib.parallel_config(n_jobs=2):
+        short(max_iter=1, random_state=0).fit(X_train, y_train)
+    assert set(seen) == {2}
+
+
 def test_warm_start_continues_training(cells):
     X_train, y_train, _, _ = cells
     cnn = short(random_state=0, max_iter=2).fit(X_train, y_train)
@@ -422,27 +442,31 @@ def test_predict_on_unavailable_device_after_unpickling(fitted, cells):
 
 
 @pytest.mark.parametrize(
-    ("params", "match"),
+    ("params", "error", "match"),
     [
-        ({"device": "tpu"}, "device must be"),
-        ({"device": 3.5}, "device must be"),
-        ({"max_iter": 0}, "max_iter must be an integer >= 1"),
-        ({"batch_size": 2.5}, "batch_size must be an integer"),
-        ({"learning_rate": -1.0}, "learning_rate must be a finite float > 0"),
-        ({"weight_decay": float("nan")}, "weight_decay"),
-        ({"validation_fraction": 1.0}, "validation_fraction"),
-        ({"n_iter_no_change": 0}, "n_iter_no_change"),
-        ({"hidden_channels": ()}, "hidden_channels"),
-        ({"hidden_channels": (8, 0)}, "hidden_channels"),
-        ({"image_size": 4}, "image_size must be an integer >= 8"),
-        ({"image_size": 16, "hidden_channels": (4, 4, 4, 4)}, r"image_size must be .*>= 32"),
-        ({"n_jobs": 0}, "n_jobs"),
-        ({"augment": "yes"}, "augment must be True or False"),
+        ({"device": "tpu"}, ValueError, "device must be"),
+        ({"device": 3.5}, TypeError, "device must be"),
+        ({"max_iter": 0}, ValueError, "max_iter must be an integer >= 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
+        ({"learning_rate": -1.0}, ValueError, "learning_rate must be a finite real number > 0"),
+        ({"weight_decay": float("nan")}, ValueError, "weight_decay"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
+        ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change"),
+        ({"hidden_channels": ()}, ValueError, "hidden_channels"),
+        ({"hidden_channels": (8, 0)}, ValueError, "hidden_channels"),
+        ({"image_size": 4}, ValueError, "image_size must be an integer >= 8"),
+        (
+            {"image_size": 16, "hidden_channels": (4, 4, 4, 4)},
+            ValueError,
+            r"image_size must be .*>= 32",
+        ),
+        ({"n_jobs": 0}, ValueError, "n_jobs"),
+        ({"augment": "yes"}, TypeError, "augment must be True or False"),
     ],
 )
-def test_bad_parameters_raise(cells, params, match):
+def test_bad_parameters_raise(cells, params, error, match):
     X_train, y_train, _, _ = cells
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         short(**params).fit(X_train, y_train)
 
 
