@@ -99,11 +99,16 @@ def test_too_few_samples_in_a_class_is_a_clear_error(imbalanced):
 
 
 @pytest.mark.parametrize(
-    ("value", "match"), [(0, "int >= 1, got 0"), (2.5, "got 2.5 of type float"), (True, "True")]
+    ("value", "error", "match"),
+    [
+        (0, ValueError, "n_samples_per_class must be None or an integer >= 1; got 0"),
+        (2.5, TypeError, "n_samples_per_class .*got 2.5 of type float"),
+        (True, TypeError, "n_samples_per_class .*got True"),
+    ],
 )
-def test_invalid_n_samples_per_class(imbalanced, value, match):
+def test_invalid_n_samples_per_class(imbalanced, value, error, match):
     X, y = imbalanced
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         BalancedSubsampleClassifier(LogisticRegression(), n_samples_per_class=value).fit(X, y)
 
 
