@@ -265,7 +265,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.image_size!r}. Use larger images or fewer hidden_channels."
             )
 
-    def _check_images(self, X: Any) -> np.ndarray:
+    def _load_images(self, X: Any) -> np.ndarray:
         return check_images(X, image_size=self.image_size, mode="rgb", argument="X")
 
     def _to_tensor(self, torch: Any, images: np.ndarray, device: Any) -> Any:
@@ -295,7 +295,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         self._check_combinations()
         torch = import_torch()
         device = resolve_device(torch, self.device)
-        images = self._check_images(X)
+        images = self._load_images(X)
         y = column_or_1d(y, warn=True)
         check_consistent_length(images, y)
         check_classification_targets(y)
@@ -520,7 +520,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         torch = import_torch()
         device = resolve_device(torch, self.device)
-        images = self._check_images(X)
+        images = self._load_images(X)
         with torch_threads(torch, self.n_jobs):
             self.module_.to(device)
             probabilities, _ = _evaluate(
