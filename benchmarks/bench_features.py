@@ -25,8 +25,9 @@ import numpy as np
 from qbloodcell._images import check_images
 from qbloodcell.features import FEATURE_NAMES, BloodCellFeatures
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "features"))
-from _features_reference import reference_batch
+# the scikit-image reference is the tests' (tests/_references), found from this file's location
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _references.features import reference_batch
 
 
 def synthetic_images(n_images: int, image_size: int, n_distinct: int, seed: int) -> np.ndarray:
