@@ -4,8 +4,8 @@ scikit-learn's ``parametrize_with_checks`` is not run over CNNClassifier: its ch
 2-D tabular ``X`` of shape (n_samples, n_features) with arbitrary real values, which is
 not a batch of images (CNNClassifier declares ``two_d_array=False`` in its tags, and
 scikit-learn then skips every check with a SkipTestWarning). The checks that need no data
-are run below one by one; fitting, cloning, pickling, grid search, determinism and input
-errors are tested here on images.
+run in ``tests/test_common.py``; fitting, cloning, pickling, grid search, determinism and
+input errors are tested here on images.
 """
 
 from __future__ import annotations
@@ -22,14 +22,6 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import (
-    check_estimator_cloneable,
-    check_estimator_repr,
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from qbloodcell.baselines import CNNClassifier
 
@@ -172,21 +164,6 @@ def test_tags():
     assert tags.estimator_type == "classifier"
     assert not tags.input_tags.two_d_array
     assert tags.input_tags.three_d_array
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_no_attributes_set_in_init,
-        check_parameters_default_constructible,
-        check_get_params_invariance,
-        check_set_params,
-        check_estimator_cloneable,
-        check_estimator_repr,
-    ],
-)
-def test_sklearn_checks_without_data(check):
-    check("CNNClassifier", CNNClassifier())
 
 
 # ---------------------------------------------------------------- sklearn API

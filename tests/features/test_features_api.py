@@ -1,4 +1,7 @@
-"""BloodCellFeatures as a scikit-learn transformer: API, errors, pipelines."""
+"""BloodCellFeatures as a scikit-learn transformer: API, errors, pipelines.
+
+scikit-learn's common checks (those that need no data) run in ``tests/test_common.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,6 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import estimator_checks
 
 import qbloodcell
 from qbloodcell.datasets import make_blood_cells
@@ -200,29 +202,6 @@ def test_tags_declare_image_input():
     assert tags.requires_fit is False
     assert tags.input_tags.two_d_array is False
     assert tags.input_tags.three_d_array is True
-
-
-# scikit-learn's common checks feed 2-D tabular X, which this image transformer rejects
-# by design (a 2-D array is one grayscale image, not a batch). With the tag
-# two_d_array=False, parametrize_with_checks yields only check_estimator_cloneable (and a
-# SkipTestWarning), so the checks that need no data are run here one by one.
-API_CHECKS = [
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_mixin_order,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_estimator_tags_renamed,
-]
-
-
-@pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)
-def test_sklearn_api_checks(check):
-    check("BloodCellFeatures", BloodCellFeatures())
 
 
 def test_synthetic_smear_images():

@@ -1,4 +1,7 @@
-"""BalancedSubsampleClassifier: subsampling, delegation, errors, GridSearchCV, common checks."""
+"""BalancedSubsampleClassifier: subsampling, delegation, errors, GridSearchCV.
+
+scikit-learn's common checks run in ``tests/test_common.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,33 +17,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, learning_curve
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import LinearSVC
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from qbloodcell.model_selection import BalancedSubsampleClassifier
-
-SUBSAMPLE_EXPECTED_FAILURES = {
-    "check_estimators_nan_inf": (
-        "only the drawn subsample reaches the wrapped estimator, which rejects NaN in it; "
-        "the check's single NaN entry is usually not drawn"
-    ),
-    "check_dtype_object": (
-        "only the drawn subsample reaches the wrapped estimator, which rejects the "
-        "non-numeric entry when it is drawn; the check's single bad entry is not"
-    ),
-}
-
-
-@parametrize_with_checks(
-    [
-        BalancedSubsampleClassifier(LogisticRegression()),
-        BalancedSubsampleClassifier(LogisticRegression(), n_samples_per_class=3, random_state=0),
-    ],
-    expected_failed_checks=lambda est: (
-        SUBSAMPLE_EXPECTED_FAILURES if est.n_samples_per_class is not None else {}
-    ),
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 @pytest.fixture
