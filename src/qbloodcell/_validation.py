@@ -73,6 +73,15 @@ class Spec:
         """A value of an accepted type that this alternative rejects, or ``_NO_VALUE``."""
         return _NO_VALUE
 
+    def invalid_values(self) -> list[Any]:
+        """Every kind of value of an accepted type that this alternative rejects.
+
+        :meth:`invalid_value` and, where there are more kinds (a number above the upper
+        bound as well as one below the lower, NaN), those too.
+        """
+        value = self.invalid_value()
+        return [] if value is _NO_VALUE else [value]
+
 
 class _NoValue:
     def __repr__(self) -> str:
@@ -134,6 +143,10 @@ class Integer(Spec):
             return self.high + 1
         return _NO_VALUE
 
+    def invalid_values(self) -> list[Any]:
+        below = [] if self.low is None else [self.low - 1]
+        return below + ([] if self.high is None else [self.high + 1])
+
 
 class Real(Spec):
     """A finite real number (integers included, bools not) in an interval.
@@ -185,6 +198,14 @@ class Real(Spec):
         if self.high is not None:
             return self.high + 1.0 if self.closed in ("both", "right") else float(self.high)
         return math.inf
+
+    def invalid_values(self) -> list[Any]:
+        values: list[Any] = []
+        if self.low is not None:
+            values.append(self.low - 1.0 if self.closed in ("both", "left") else float(self.low))
+        if self.high is not None:
+            values.append(self.high + 1.0 if self.closed in ("both", "right") else float(self.high))
+        return [*values, math.nan, math.inf]
 
 
 class Boolean(Spec):
@@ -286,6 +307,9 @@ class RandomState(Spec):
     def invalid_value(self) -> Any:
         return -1
 
+    def invalid_values(self) -> list[Any]:
+        return [-1, 2**32]
+
 
 class NJobs(Spec):
     """A number of jobs: a non-zero integer (negative counts back from all cores, -1 = all).
@@ -341,6 +365,9 @@ class IntegerSequence(Spec):
     def invalid_value(self) -> Any:
         return ()
 
+    def invalid_values(self) -> list[Any]:
+        return [(), (self.low, self.low - 1)]
+
 
 class RealSequence(Spec):
     """A non-empty sequence (tuple, list, array) of finite reals, each accepted by ``element``.
@@ -369,6 +396,9 @@ class RealSequence(Spec):
 
     def invalid_value(self) -> Any:
         return ()
+
+    def invalid_values(self) -> list[Any]:
+        return [(), *((value,) for value in self.element.invalid_values())]
 
 
 def _describe(alternatives: Sequence[Spec]) -> str:
