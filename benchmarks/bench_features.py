@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         "--n-distinct", type=int, default=1000, help="distinct synthetic images rendered"
     )
     parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--n-jobs", type=int, default=None, help="threads (default: all)")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="threads (default: -1, all)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats, best is kept")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
