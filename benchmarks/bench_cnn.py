@@ -103,7 +103,9 @@ def time_cnn(X_train, y_train, X_test, y_test, *, device: str, seed: int, n_jobs
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (n_jobs)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (n_jobs; default: torch's own)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -118,10 +120,12 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads by default, "
         f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
     )
-    time_cnn(X_train, y_train, X_test, y_test, device="cpu", seed=args.seed, n_jobs=args.threads)
+    # n_jobs=None would be one thread; the default measures torch's own thread count
+    n_jobs = torch.get_num_threads() if args.threads is None else args.threads
+    time_cnn(X_train, y_train, X_test, y_test, device="cpu", seed=args.seed, n_jobs=n_jobs)
     if torch.cuda.is_available():
         print(f"GPU: {torch.cuda.get_device_name(0)}")
-        time_cnn(X_train, y_train, X_test, y_test, device="cuda", seed=args.seed, n_jobs=None)
+        time_cnn(X_train, y_train, X_test, y_test, device="cuda", seed=args.seed, n_jobs=n_jobs)
     else:
         print("GPU: none available (CUDA fit skipped)")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import pathlib
+import sys
 import time
 import warnings
 
@@ -25,13 +25,9 @@ from sklearn.preprocessing import StandardScaler
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.ep._classifier import _Architecture
 
-_spec = importlib.util.spec_from_file_location(
-    "_ep_numpy_reference", pathlib.Path(__file__).with_name("_ep_numpy_reference.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-reference = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(reference)
+# the NumPy reference is the tests' (tests/_references), found from this file's location
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from _references import ep as reference
 
 
 def load_data():

@@ -25,8 +25,9 @@ import numpy as np
 from qbloodcell._images import check_images
 from qbloodcell.features import FEATURE_NAMES, BloodCellFeatures
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "features"))
-from _features_reference import reference_batch
+# the scikit-image reference is the tests' (tests/_references), found from this file's location
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from _references.features import reference_batch
 
 
 def synthetic_images(n_images: int, image_size: int, n_distinct: int, seed: int) -> np.ndarray:
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         "--n-distinct", type=int, default=1000, help="distinct synthetic images rendered"
     )
     parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--n-jobs", type=int, default=None, help="threads (default: all)")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="threads (default: -1, all)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats, best is kept")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -44,6 +44,7 @@ __all__ = [
     "PathLike",
     "RandomState",
     "Real",
+    "RealSequence",
     "Spec",
     "check_arguments",
     "validate_params",
@@ -71,6 +72,15 @@ class Spec:
     def invalid_value(self) -> Any:
         """A value of an accepted type that this alternative rejects, or ``_NO_VALUE``."""
         return _NO_VALUE
+
+    def invalid_values(self) -> list[Any]:
+        """Every kind of value of an accepted type that this alternative rejects.
+
+        :meth:`invalid_value` and, where there are more kinds (a number above the upper
+        bound as well as one below the lower, NaN), those too.
+        """
+        value = self.invalid_value()
+        return [] if value is _NO_VALUE else [value]
 
 
 class _NoValue:
@@ -133,6 +143,10 @@ class Integer(Spec):
             return self.high + 1
         return _NO_VALUE
 
+    def invalid_values(self) -> list[Any]:
+        below = [] if self.low is None else [self.low - 1]
+        return below + ([] if self.high is None else [self.high + 1])
+
 
 class Real(Spec):
     """A finite real number (integers included, bools not) in an interval.
@@ -154,7 +168,8 @@ class Real(Spec):
         return _is_real(value)
 
     def accepts_value(self, value: Any) -> bool:
-        if not math.isfinite(value):
+        # an int too large for a float is finite (math.isfinite would overflow on it)
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):
             return False
         low_open = self.closed in ("right", "neither")
         high_open = self.closed in ("left", "neither")
@@ -183,6 +198,14 @@ class Real(Spec):
         if self.high is not None:
             return self.high + 1.0 if self.closed in ("both", "right") else float(self.high)
         return math.inf
+
+    def invalid_values(self) -> list[Any]:
+        values: list[Any] = []
+        if self.low is not None:
+            values.append(self.low - 1.0 if self.closed in ("both", "left") else float(self.low))
+        if self.high is not None:
+            values.append(self.high + 1.0 if self.closed in ("both", "right") else float(self.high))
+        return [*values, math.nan, math.inf]
 
 
 class Boolean(Spec):
@@ -284,6 +307,9 @@ class RandomState(Spec):
     def invalid_value(self) -> Any:
         return -1
 
+    def invalid_values(self) -> list[Any]:
+        return [-1, 2**32]
+
 
 class NJobs(Spec):
     """A number of jobs: a non-zero integer (negative counts back from all cores, -1 = all).
@@ -305,8 +331,18 @@ class NJobs(Spec):
         return 0
 
 
+def _is_sequence(value: Any) -> bool:
+    # a str is a sequence of characters, never of numbers; ndarray is no registered Sequence
+    return (isinstance(value, Sequence) and not isinstance(value, str | bytes)) or isinstance(
+        value, np.ndarray
+    )
+
+
 class IntegerSequence(Spec):
-    """A non-empty sequence (tuple or list) of integers >= ``low``; one integer if ``scalar_ok``."""
+    """A non-empty sequence (tuple, list, range, array) of integers >= ``low``.
+
+    With ``scalar_ok`` one integer is accepted too (it stands for a sequence of one).
+    """
 
     def __init__(self, low: int = 1, *, scalar_ok: bool = False, example: str = "(16, 32)") -> None:
         self.low = low
@@ -316,7 +352,7 @@ class IntegerSequence(Spec):
     def accepts_type(self, value: Any) -> bool:
         if self.scalar_ok and _is_integer(value):
             return True
-        return isinstance(value, tuple | list | np.ndarray) and all(_is_integer(v) for v in value)
+        return _is_sequence(value) and all(_is_integer(v) for v in value)
 
     def accepts_value(self, value: Any) -> bool:
         values = [value] if _is_integer(value) else list(value)
@@ -328,6 +364,41 @@ class IntegerSequence(Spec):
 
     def invalid_value(self) -> Any:
         return ()
+
+    def invalid_values(self) -> list[Any]:
+        return [(), (self.low, self.low - 1)]
+
+
+class RealSequence(Spec):
+    """A non-empty sequence (tuple, list, array) of finite reals, each accepted by ``element``.
+
+    For a parameter that takes one number or one per item (``learning_rate_init``), pair it
+    with the :class:`Real` alternative for the single number. How many entries are needed
+    usually depends on another parameter: that rule stays in the estimator.
+    """
+
+    def __init__(self, element: Real, *, example: str = "(0.01, 0.005)") -> None:
+        self.element = element
+        self.example = example
+
+    def accepts_type(self, value: Any) -> bool:
+        return _is_sequence(value) and all(_is_real(v) for v in value)
+
+    def accepts_value(self, value: Any) -> bool:
+        values = list(value)
+        return len(values) > 0 and all(self.element.accepts_value(v) for v in values)
+
+    def describe(self) -> str:
+        return (
+            f"a non-empty sequence of numbers, each {self.element.describe()}, such as "
+            f"{self.example}"
+        )
+
+    def invalid_value(self) -> Any:
+        return ()
+
+    def invalid_values(self) -> list[Any]:
+        return [(), *((value,) for value in self.element.invalid_values())]
 
 
 def _describe(alternatives: Sequence[Spec]) -> str:

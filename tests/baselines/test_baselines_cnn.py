@@ -4,8 +4,8 @@ scikit-learn's ``parametrize_with_checks`` is not run over CNNClassifier: its ch
 2-D tabular ``X`` of shape (n_samples, n_features) with arbitrary real values, which is
 not a batch of images (CNNClassifier declares ``two_d_array=False`` in its tags, and
 scikit-learn then skips every check with a SkipTestWarning). The checks that need no data
-are run below one by one; fitting, cloning, pickling, grid search, determinism and input
-errors are tested here on images.
+run in ``tests/test_common.py``; fitting, cloning, pickling, grid search, determinism and
+input errors are tested here on images.
 """
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ import subprocess
 import sys
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils import get_tags
-from sklearn.utils.estimator_checks import (
-    check_estimator_cloneable,
-    check_estimator_repr,
-    check_get_params_invariance,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-)
 
 from qbloodcell.baselines import CNNClassifier
 
@@ -173,21 +166,6 @@ def test_tags():
     assert tags.input_tags.three_d_array
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_no_attributes_set_in_init,
-        check_parameters_default_constructible,
-        check_get_params_invariance,
-        check_set_params,
-        check_estimator_cloneable,
-        check_estimator_repr,
-    ],
-)
-def test_sklearn_checks_without_data(check):
-    check("CNNClassifier", CNNClassifier())
-
-
 # ---------------------------------------------------------------- sklearn API
 def test_clone_is_unfitted(fitted, cells):
     copy = clone(fitted)
@@ -298,6 +276,25 @@ def test_n_jobs_sets_and_restores_torch_threads(cells, monkeypatch):
     assert seen
     assert set(seen) == {1}
     assert torch.get_num_threads() == before
+
+
+def test_n_jobs_none_is_one_thread_unless_joblib_says_otherwise(cells, monkeypatch):
+    # the package's one meaning of n_jobs=None (qbloodcell._parallel.effective_n_jobs)
+    X_train, y_train, _, _ = cells
+    seen = []
+    original = torch.nn.functional.cross_entropy
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", spy)
+    short(max_iter=1, random_state=0).fit(X_train, y_train)
+    assert set(seen) == {1}
+    seen.clear()
+    with joblib.parallel_config(n_jobs=2):
+        short(max_iter=1, random_state=0).fit(X_train, y_train)
+    assert set(seen) == {2}
 
 
 def test_warm_start_continues_training(cells):
@@ -422,27 +419,31 @@ def test_predict_on_unavailable_device_after_unpickling(fitted, cells):
 
 
 @pytest.mark.parametrize(
-    ("params", "match"),
+    ("params", "error", "match"),
     [
-        ({"device": "tpu"}, "device must be"),
-        ({"device": 3.5}, "device must be"),
-        ({"max_iter": 0}, "max_iter must be an integer >= 1"),
-        ({"batch_size": 2.5}, "batch_size must be an integer"),
-        ({"learning_rate": -1.0}, "learning_rate must be a finite float > 0"),
-        ({"weight_decay": float("nan")}, "weight_decay"),
-        ({"validation_fraction": 1.0}, "validation_fraction"),
-        ({"n_iter_no_change": 0}, "n_iter_no_change"),
-        ({"hidden_channels": ()}, "hidden_channels"),
-        ({"hidden_channels": (8, 0)}, "hidden_channels"),
-        ({"image_size": 4}, "image_size must be an integer >= 8"),
-        ({"image_size": 16, "hidden_channels": (4, 4, 4, 4)}, r"image_size must be .*>= 32"),
-        ({"n_jobs": 0}, "n_jobs"),
-        ({"augment": "yes"}, "augment must be True or False"),
+        ({"device": "tpu"}, ValueError, "device must be"),
+        ({"device": 3.5}, TypeError, "device must be"),
+        ({"max_iter": 0}, ValueError, "max_iter must be an integer >= 1"),
+        ({"batch_size": 2.5}, TypeError, "batch_size must be an integer"),
+        ({"learning_rate": -1.0}, ValueError, "learning_rate must be a finite real number > 0"),
+        ({"weight_decay": float("nan")}, ValueError, "weight_decay"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction"),
+        ({"n_iter_no_change": 0}, ValueError, "n_iter_no_change"),
+        ({"hidden_channels": ()}, ValueError, "hidden_channels"),
+        ({"hidden_channels": (8, 0)}, ValueError, "hidden_channels"),
+        ({"image_size": 4}, ValueError, "image_size must be an integer >= 8"),
+        (
+            {"image_size": 16, "hidden_channels": (4, 4, 4, 4)},
+            ValueError,
+            r"image_size must be .*>= 32",
+        ),
+        ({"n_jobs": 0}, ValueError, "n_jobs"),
+        ({"augment": "yes"}, TypeError, "augment must be True or False"),
     ],
 )
-def test_bad_parameters_raise(cells, params, match):
+def test_bad_parameters_raise(cells, params, error, match):
     X_train, y_train, _, _ = cells
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         short(**params).fit(X_train, y_train)
 
 

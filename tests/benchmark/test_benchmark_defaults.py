@@ -1,50 +1,22 @@
-"""The built-in methods: their pipelines, the feature cache, and a tiny real run.
-
-Each test skips when the component it needs is not importable.
-"""
+"""The built-in methods: their pipelines, the feature cache, and a tiny real run."""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 
 import numpy as np
 import pytest
 
 from qbloodcell.benchmark import run_benchmark
 from qbloodcell.benchmark._methods import DEFAULT_METHODS, resolve_methods
-
-COMPONENTS = {
-    "cnn": "qbloodcell.baselines",
-    "dense": "qbloodcell.baselines",
-    "ep": "qbloodcell.ep",
-    "vqc": "qbloodcell.quantum",
-    "vqc-study": "qbloodcell.quantum",
-}
-
-
-def available(name):
-    try:
-        DEFAULT_METHODS[name].factory(random_state=0)
-    except (ImportError, AttributeError):
-        return False
-    return True
-
-
-def require(*names):
-    missing = [name for name in names if not available(name)]
-    if missing:
-        pytest.skip(f"components of {missing} not importable yet")
+from qbloodcell.datasets import make_blood_cells
 
 
 def small_images(n_per_class=20):
-    datasets = pytest.importorskip("qbloodcell.datasets")
-    if not hasattr(datasets, "make_blood_cells"):
-        pytest.skip("make_blood_cells not available yet")
-    return datasets.make_blood_cells(n_per_class, random_state=0, return_X_y=True)
+    return make_blood_cells(n_per_class, random_state=0, return_X_y=True)
 
 
 def test_the_study_pipelines():
-    require("dense", "ep", "vqc", "vqc-study")
     from sklearn.decomposition import PCA
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -98,14 +70,12 @@ def test_the_study_pipelines():
 
 
 def test_quick_preset_shortens_training_only():
-    require("ep")
     study = resolve_methods(["ep"], quick=False)[0].build(0)
     quick = resolve_methods(["ep"], quick=True)[0].build(0)
     assert quick[-1].max_iter < study[-1].max_iter
 
 
 def test_feature_cache_gives_the_same_results_and_charges_feature_time():
-    require("dense")
     images, y = small_images(30)
     kwargs = {
         "methods": ["dense"],
@@ -132,8 +102,6 @@ def test_feature_cache_gives_the_same_results_and_charges_feature_time():
 
 
 def test_synthetic_default_data_and_morphology_target():
-    require("dense")
-    small_images(5)
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -158,12 +126,15 @@ def test_synthetic_default_data_and_morphology_target():
 
 @pytest.mark.slow
 def test_all_default_methods_on_a_tiny_run(tmp_path):
-    """Every importable built-in method, 10 images per class, one seed, quick settings."""
-    names = [name for name in DEFAULT_METHODS if available(name)]
-    if not names:
-        pytest.skip("no built-in method importable yet")
-    for module in {COMPONENTS[name] for name in names}:
-        importlib.import_module(module)
+    """Every built-in method, 10 images per class, one seed, quick settings.
+
+    The CNN needs torch, an optional dependency: without it the CNN is left out.
+    """
+    names = [
+        name
+        for name in DEFAULT_METHODS
+        if name != "cnn" or importlib.util.find_spec("torch") is not None
+    ]
     result = run_benchmark(
         methods=names, sizes=[10], n_seeds=1, quick=True, out=tmp_path, progress=False
     )
@@ -173,3 +144,13 @@ def test_all_default_methods_on_a_tiny_run(tmp_path):
         assert 0 <= row["accuracy"] <= 1
         assert np.isfinite(row["train_seconds"])
     assert (tmp_path / "table.md").exists()
+
+
+def test_built_in_methods_leave_n_jobs_to_the_runner():
+    # run_benchmark shares the cores out between the fits through joblib.parallel_config,
+    # which only steps with n_jobs=None follow
+    for spec in resolve_methods(list(DEFAULT_METHODS), quick=False):
+        estimator = spec.build(0)
+        n_jobs = {k: v for k, v in estimator.get_params().items() if k.endswith("n_jobs")}
+        assert n_jobs, spec.name
+        assert set(n_jobs.values()) == {None}, (spec.name, n_jobs)

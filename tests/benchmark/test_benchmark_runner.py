@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
+import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -277,30 +278,54 @@ def test_warnings_during_a_fit_are_recorded_in_the_note():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "match"),
+    ("kwargs", "error", "match"),
     [
-        ({"sizes": [3]}, "every entry of sizes must be an int >= 5, got 3"),
-        ({"sizes": []}, "sizes is empty"),
-        ({"sizes": [10, 10]}, "duplicates"),
-        ({"sizes": [50]}, r"Cannot draw 50 images per class.*has 40"),
-        ({"n_seeds": 0}, "n_seeds must be an int >= 1"),
-        ({"target": "cells"}, "target must be 'binary' or 'morphology'"),
-        ({"backend": "spark"}, "backend must be 'loky' or 'dask'"),
-        ({"scheduler_address": "tcp://x:1"}, "only used with backend='dask'"),
-        ({"n_jobs": 0}, "n_jobs must be None, -1 or an int >= 1"),
-        ({"random_state": -1}, "random_state must be an int >= 0"),
-        ({"random_state": 1.5}, "random_state must be an int >= 0"),
-        ({"methods": ["lstm"]}, "unknown method 'lstm'"),
-        ({"methods": []}, "methods is empty"),
-        ({"data": ([[0.0]] * 3, [0, 1])}, "3 images but 2 labels"),
+        ({"sizes": [3]}, ValueError, r"sizes must be None or an integer >= 5 .*; got \[3\]"),
+        ({"sizes": []}, ValueError, r"sizes must be .*non-empty.*; got \[\]"),
+        ({"sizes": [10, 10]}, ValueError, r"sizes must not repeat a size.*duplicates"),
+        ({"sizes": [50]}, ValueError, r"Cannot draw 50 images per class \(sizes\).*has 40"),
+        ({"sizes": [10.0]}, TypeError, "sizes must be None"),
+        ({"n_seeds": 0}, ValueError, "n_seeds must be None or an integer >= 1"),
+        ({"target": "cells"}, ValueError, r"target must be one of \['binary', 'morphology'\]"),
+        ({"backend": "spark"}, ValueError, r"backend must be one of \['loky', 'dask'\]"),
+        ({"scheduler_address": "tcp://x:1"}, ValueError, "only used with backend='dask'"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
+        ({"random_state": -1}, ValueError, "random_state must be None or an integer >= 0"),
+        ({"random_state": 1.5}, TypeError, "random_state must be None or an integer >= 0"),
+        ({"progress": "yes"}, TypeError, "progress must be True or False"),
+        ({"methods": ["lstm"]}, ValueError, "unknown method 'lstm'"),
+        ({"methods": []}, ValueError, "methods is empty"),
+        ({"data": ([[0.0]] * 3, [0, 1])}, ValueError, "3 images but 2 labels"),
+        ({"data": ([[0.0]] * 2, [0, 1], [0, 1])}, ValueError, r"data must be a pair \(images, y\)"),
     ],
 )
-def test_invalid_arguments_raise_clear_errors(kwargs, match):
+def test_invalid_arguments_raise_clear_errors(kwargs, error, match):
     X, y = fake_data()
     params = {"methods": {"lr": LogisticRegression()}, "sizes": [10], "data": (X, y)}
     params.update(kwargs)
-    with pytest.raises(ValueError, match=match):
-        run_benchmark(progress=False, **params)
+    params.setdefault("progress", False)
+    with pytest.raises(error, match=match):
+        run_benchmark(**params)
+
+
+class ThreadProbe(LogisticRegression):
+    """Logistic regression recording what ``n_jobs=None`` stands for during its fit."""
+
+    seen: ClassVar[list[int]] = []
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).seen.append(joblib.effective_n_jobs(None))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def test_fits_one_after_another_get_every_core():
+    # a step whose n_jobs is None uses the cores the runner gives its fit: all of them
+    # when the fits run one after another (n_jobs=None: one fit at a time)
+    ThreadProbe.seen.clear()
+    run_benchmark(
+        methods={"probe": ThreadProbe()}, sizes=[10], n_seeds=2, data=fake_data(), progress=False
+    )
+    assert ThreadProbe.seen == [joblib.cpu_count()] * 2
 
 
 def test_missing_data_path_and_wrong_data_type(tmp_path):

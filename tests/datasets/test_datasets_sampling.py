@@ -70,7 +70,7 @@ def test_non_int_n_raises_type_error(bad):
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_n_below_one_raises(bad):
-    with pytest.raises(ValueError, match="n_samples_per_class must be an int >= 1"):
+    with pytest.raises(ValueError, match="n_samples_per_class must be an integer >= 1"):
         balanced_indices(np.array([0, 1]), bad)
 
 

@@ -131,7 +131,7 @@ def test_class_overlap_reduces_separability():
 
 @pytest.mark.parametrize("bad", [0, -3])
 def test_bad_n_samples_value(bad):
-    with pytest.raises(ValueError, match="n_samples_per_class must be an int >= 1"):
+    with pytest.raises(ValueError, match="n_samples_per_class must be an integer >= 1"):
         make_blood_cells(bad)
 
 
@@ -142,13 +142,19 @@ def test_bad_n_samples_type(bad):
 
 
 def test_bad_image_size():
-    with pytest.raises(ValueError, match="image_size must be an int >= 8"):
+    with pytest.raises(ValueError, match="image_size must be an integer >= 8"):
         make_blood_cells(2, image_size=4)
     with pytest.raises(TypeError, match="image_size"):
         make_blood_cells(2, image_size=32.0)
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.5, "high", True, float("nan")])
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan")])
 def test_bad_class_overlap(bad):
-    with pytest.raises(ValueError, match=r"class_overlap must be a float in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"class_overlap must be a real number in \[0, 1\]"):
+        make_blood_cells(2, class_overlap=bad)
+
+
+@pytest.mark.parametrize("bad", ["high", True])
+def test_bad_class_overlap_type(bad):
+    with pytest.raises(TypeError, match=r"class_overlap must be a real number in \[0, 1\]"):
         make_blood_cells(2, class_overlap=bad)

@@ -1,23 +1,13 @@
-"""Each numba kernel against the plain NumPy reference in ``_ep_reference.py``."""
+"""Each numba kernel against the plain NumPy reference in ``_references.ep``."""
 
 from __future__ import annotations
-
-import importlib.util
-import pathlib
 
 import numpy as np
 import pytest
 
+from _references import ep as ref
 from qbloodcell.ep import _kernels
 from qbloodcell.ep._classifier import _EARLY_SWEEPS, _Architecture, _late_factor
-
-_spec = importlib.util.spec_from_file_location(
-    "_ep_reference", pathlib.Path(__file__).with_name("_ep_reference.py")
-)
-assert _spec is not None
-assert _spec.loader is not None
-ref = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ref)
 
 LAYER_SIZES = (5, 8, 6, 3)
 ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}

@@ -1,9 +1,13 @@
-"""BloodCellFeatures as a scikit-learn transformer: API, errors, pipelines."""
+"""BloodCellFeatures as a scikit-learn transformer: API, errors, pipelines.
+
+scikit-learn's common checks (those that need no data) run in ``tests/test_common.py``.
+"""
 
 from __future__ import annotations
 
 import pickle
 
+import joblib
 import numba
 import numpy as np
 import pytest
@@ -12,9 +16,9 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import estimator_checks
 
 import qbloodcell
+from qbloodcell.datasets import make_blood_cells
 from qbloodcell.features import FEATURE_NAMES, BloodCellFeatures
 
 
@@ -98,6 +102,29 @@ def test_n_jobs_restores_thread_count():
         assert numba.get_num_threads() == previous
 
 
+def test_n_jobs_follows_the_package_meaning(monkeypatch):
+    # None: one thread unless joblib.parallel_config says otherwise; -1: all cores; never
+    # more than numba's pool (qbloodcell._parallel.effective_n_jobs)
+    from qbloodcell.features import _transformer
+
+    seen = []
+    original = _transformer.batch_features
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return original(*args)
+
+    monkeypatch.setattr(_transformer, "batch_features", spy)
+    X, _ = disks(2)
+    pool = numba.config.NUMBA_NUM_THREADS
+    BloodCellFeatures().transform(X)
+    BloodCellFeatures(n_jobs=-1).transform(X)
+    BloodCellFeatures(n_jobs=10_000).transform(X)
+    with joblib.parallel_config(n_jobs=2):
+        BloodCellFeatures().transform(X)
+    assert seen == [1, min(joblib.cpu_count(), pool), pool, min(2, pool)]
+
+
 @pytest.mark.parametrize(
     ("X", "error", "message"),
     [
@@ -123,31 +150,32 @@ def test_bad_images_give_clear_errors(X, error, message):
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("params", "error", "message"),
     [
-        ({"image_size": 4}, "image_size must be None or an integer from 8 to 1024"),
-        ({"image_size": 2048}, "image_size must be None or an integer from 8 to 1024"),
-        ({"image_size": 64.0}, "image_size"),
-        ({"glcm_levels": 1}, "glcm_levels must be an integer from 2 to 256"),
-        ({"glcm_levels": 1000}, "glcm_levels"),
-        ({"glcm_distance": 0}, "glcm_distance must be a positive integer"),
-        ({"glcm_distance": 64}, "glcm_distance=64 leaves no pixel pairs"),
-        ({"edge_threshold": -0.1}, "edge_threshold must be a finite number >= 0"),
-        ({"edge_threshold": float("nan")}, "edge_threshold"),
-        ({"low_frequency_cutoff": "low"}, "low_frequency_cutoff"),
+        ({"image_size": 4}, ValueError, "image_size must be None or an integer from 8 to 1024"),
+        ({"image_size": 2048}, ValueError, "image_size must be None or an integer from 8 to 1024"),
+        ({"image_size": 64.0}, TypeError, "image_size"),
+        ({"glcm_levels": 1}, ValueError, "glcm_levels must be an integer from 2 to 256"),
+        ({"glcm_levels": 1000}, ValueError, "glcm_levels"),
+        ({"glcm_distance": 0}, ValueError, "glcm_distance must be an integer >= 1"),
+        ({"glcm_distance": 64}, ValueError, "glcm_distance=64 leaves no pixel pairs"),
+        ({"edge_threshold": -0.1}, ValueError, "edge_threshold must be a finite real number >= 0"),
+        ({"edge_threshold": float("nan")}, ValueError, "edge_threshold"),
+        ({"low_frequency_cutoff": "low"}, TypeError, "low_frequency_cutoff"),
         (
             {"low_frequency_cutoff": 0.6, "high_frequency_cutoff": 0.5},
+            ValueError,
             "high_frequency_cutoff must be at least low_frequency_cutoff",
         ),
-        ({"n_jobs": 0}, "n_jobs must be None"),
-        ({"n_jobs": 1.5}, "n_jobs must be None"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be None"),
+        ({"n_jobs": 1.5}, TypeError, "n_jobs must be None"),
     ],
 )
-def test_bad_parameters_give_clear_errors(params, message):
+def test_bad_parameters_give_clear_errors(params, error, message):
     X, _ = disks(2)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         BloodCellFeatures(**params).fit(X)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         BloodCellFeatures(**params).transform(X)
 
 
@@ -176,32 +204,8 @@ def test_tags_declare_image_input():
     assert tags.input_tags.three_d_array is True
 
 
-# scikit-learn's common checks feed 2-D tabular X, which this image transformer rejects
-# by design (a 2-D array is one grayscale image, not a batch). With the tag
-# two_d_array=False, parametrize_with_checks yields only check_estimator_cloneable (and a
-# SkipTestWarning), so the checks that need no data are run here one by one.
-API_CHECKS = [
-    estimator_checks.check_no_attributes_set_in_init,
-    estimator_checks.check_parameters_default_constructible,
-    estimator_checks.check_get_params_invariance,
-    estimator_checks.check_set_params,
-    estimator_checks.check_estimator_repr,
-    estimator_checks.check_estimator_cloneable,
-    estimator_checks.check_do_not_raise_errors_in_init_or_set_params,
-    estimator_checks.check_mixin_order,
-    estimator_checks.check_valid_tag_types,
-    estimator_checks.check_estimator_tags_renamed,
-]
-
-
-@pytest.mark.parametrize("check", API_CHECKS, ids=lambda check: check.__name__)
-def test_sklearn_api_checks(check):
-    check("BloodCellFeatures", BloodCellFeatures())
-
-
 def test_synthetic_smear_images():
-    datasets = pytest.importorskip("qbloodcell.datasets")
-    bunch = datasets.make_blood_cells(4, image_size=48, random_state=0)
+    bunch = make_blood_cells(4, image_size=48, random_state=0)
     features = BloodCellFeatures().fit_transform(bunch.images)
     assert features.shape == (len(bunch.images), 20)
     assert np.isfinite(features).all()

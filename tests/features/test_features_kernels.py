@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -13,13 +10,10 @@ from skimage.filters import sobel, threshold_otsu
 from skimage.measure import label, perimeter, regionprops
 from skimage.morphology import convex_hull_image
 
+from _references.features import drawn_cell, frequency_features, quantize, varied_images
 from qbloodcell.features import _kernels
 from qbloodcell.features._fft import frequency_features as fast_frequency_features
 from qbloodcell.features._transformer import GLCM_ANGLES, glcm_offsets
-
-# the plain reference lives beside the tests (pytest runs with --import-mode=importlib)
-sys.path.insert(0, str(Path(__file__).parent))
-from _features_reference import drawn_cell, frequency_features, quantize, varied_images
 
 
 @pytest.fixture(scope="module")

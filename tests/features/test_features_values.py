@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from skimage.filters import threshold_otsu
 
+from _references.features import reference_batch, varied_images
 from qbloodcell._images import check_images
 from qbloodcell.features import FEATURE_NAMES, BloodCellFeatures
-
-# the plain reference lives beside the tests (pytest runs with --import-mode=importlib)
-sys.path.insert(0, str(Path(__file__).parent))
-from _features_reference import reference_batch, varied_images
 
 # relative to max(1, |reference|): absolute for features in [0, 1], relative for GLCM
 # contrast, area and perimeter, which reach thousands

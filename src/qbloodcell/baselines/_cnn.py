@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -16,11 +16,29 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
-from qbloodcell._images import check_images
+from qbloodcell._images import MIN_IMAGE_SIDE, check_images
+from qbloodcell._validation import (
+    Boolean,
+    InstanceOf,
+    Integer,
+    IntegerSequence,
+    NJobs,
+    NoneValue,
+    RandomState,
+    Real,
+    Spec,
+    validate_params,
+)
 from qbloodcell.baselines._torch import import_torch, resolve_device, torch_threads
 
 # images per forward pass in predict_proba and in validation; bounds memory, not results
 _EVAL_BATCH_SIZE = 256
+
+
+def _device_types() -> tuple[type, ...]:
+    # a torch.device exists only once torch is imported: validation never imports it
+    torch = sys.modules.get("torch")
+    return (str,) if torch is None else (str, torch.device)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -90,8 +108,10 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         ``"cuda:1"``, ``"mps"``. A GPU is never required.
     n_jobs : int or None, default=None
         Number of CPU threads torch uses during :meth:`fit` and :meth:`predict`
-        (restored afterwards); ``-1`` means all CPUs; ``None`` leaves torch's setting
-        unchanged. Results are bit-identical only for the same number of threads.
+        (torch's setting is restored afterwards), with the package's one meaning of
+        ``n_jobs`` (:ref:`parallelism`): ``None`` is one thread unless the call runs
+        inside :func:`joblib.parallel_config`, ``-1`` all cores. Results are
+        bit-identical only for the same number of threads.
     warm_start : bool, default=False
         When True and the model is already fitted, :meth:`fit` continues training the
         current network (and its optimizer state, and the input standardisation) for up
@@ -167,6 +187,26 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     (2, 2)
     """
 
+    _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
+        "image_size": [Integer(MIN_IMAGE_SIDE)],
+        "hidden_channels": [IntegerSequence(1, example="(16, 32, 64)")],
+        "max_iter": [Integer(1)],
+        "batch_size": [Integer(1)],
+        "learning_rate": [Real(0, closed="neither")],
+        "weight_decay": [Real(0)],
+        "early_stopping": [Boolean()],
+        "validation_fraction": [Real(0, 1, closed="neither")],
+        "n_iter_no_change": [Integer(1)],
+        "augment": [Boolean()],
+        "device": [
+            InstanceOf(_device_types, "a device name such as 'cpu' or 'cuda:1', or a torch.device")
+        ],
+        "n_jobs": [NoneValue(), NJobs()],
+        "warm_start": [Boolean()],
+        "random_state": [NoneValue(), RandomState()],
+        "verbose": [Integer(0)],
+    }
+
     # fitted attributes (declared for type checkers; set by ``fit``)
     classes_: np.ndarray
     _fitted_hidden_channels: tuple[int, ...]
@@ -214,63 +254,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ validation
-    def _validate_params(self) -> None:
-        _check_int(self.max_iter, "max_iter", minimum=1)
-        _check_int(self.batch_size, "batch_size", minimum=1)
-        _check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1)
-        _check_int(self.verbose, "verbose", minimum=0)
-        _check_positive_real(self.learning_rate, "learning_rate")
-        if (
-            not isinstance(self.weight_decay, Real)
-            or isinstance(self.weight_decay, bool)
-            or not math.isfinite(self.weight_decay)
-            or self.weight_decay < 0
-        ):
+    def _check_combinations(self) -> None:
+        """Rules between parameters, after :func:`~qbloodcell._validation.validate_params`."""
+        n_blocks = len(self.hidden_channels)
+        minimum_size = max(2 ** (n_blocks + 1), MIN_IMAGE_SIDE)
+        if self.image_size < minimum_size:
             raise ValueError(
-                f"weight_decay must be a finite float >= 0; got {self.weight_decay!r}."
+                f"image_size must be an integer >= {minimum_size} for {n_blocks} "
+                "convolutional blocks (each halves the side, the stem quarters it); got "
+                f"{self.image_size!r}. Use larger images or fewer hidden_channels."
             )
-        if (
-            not isinstance(self.validation_fraction, Real)
-            or isinstance(self.validation_fraction, bool)
-            or not 0.0 < self.validation_fraction < 1.0
-        ):
-            raise ValueError(
-                "validation_fraction must be a float strictly between 0 and 1; "
-                f"got {self.validation_fraction!r}."
-            )
-        channels = self.hidden_channels
-        if (
-            not isinstance(channels, tuple | list)
-            or len(channels) == 0
-            or not all(
-                isinstance(c, Integral) and not isinstance(c, bool) and c >= 1 for c in channels
-            )
-        ):
-            raise ValueError(
-                "hidden_channels must be a non-empty tuple of positive integers, such as "
-                f"(16, 32, 64); got {channels!r}."
-            )
-        minimum_size = 2 ** (len(channels) + 1)
-        if (
-            not isinstance(self.image_size, Integral)
-            or isinstance(self.image_size, bool)
-            or self.image_size < max(minimum_size, 8)
-        ):
-            raise ValueError(
-                f"image_size must be an integer >= {max(minimum_size, 8)} for "
-                f"{len(channels)} convolutional blocks (each halves the side, the stem "
-                f"quarters it); got {self.image_size!r}."
-            )
-        if self.n_jobs is not None:
-            _check_int(self.n_jobs, "n_jobs", minimum=None)
-            if self.n_jobs == 0:
-                raise ValueError("n_jobs must be None, a positive integer or negative; got 0.")
-        for name in ("early_stopping", "augment", "warm_start"):
-            value = getattr(self, name)
-            if not isinstance(value, bool | np.bool_):
-                raise ValueError(f"{name} must be True or False; got {value!r}.")
 
-    def _check_images(self, X: Any) -> np.ndarray:
+    def _load_images(self, X: Any) -> np.ndarray:
         return check_images(X, image_size=self.image_size, mode="rgb", argument="X")
 
     def _to_tensor(self, torch: Any, images: np.ndarray, device: Any) -> Any:
@@ -296,10 +291,11 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         start_time = time.perf_counter()
-        self._validate_params()
+        validate_params(self)
+        self._check_combinations()
         torch = import_torch()
         device = resolve_device(torch, self.device)
-        images = self._check_images(X)
+        images = self._load_images(X)
         y = column_or_1d(y, warn=True)
         check_consistent_length(images, y)
         check_classification_targets(y)
@@ -524,7 +520,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         torch = import_torch()
         device = resolve_device(torch, self.device)
-        images = self._check_images(X)
+        images = self._load_images(X)
         with torch_threads(torch, self.n_jobs):
             self.module_.to(device)
             probabilities, _ = _evaluate(
@@ -579,26 +575,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _check_int(value: Any, name: str, *, minimum: int | None) -> None:
-    if (
-        not isinstance(value, Integral)
-        or isinstance(value, bool)
-        or (minimum is not None and value < minimum)
-    ):
-        bound = "an integer" if minimum is None else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {bound}; got {value!r}.")
-
-
-def _check_positive_real(value: Any, name: str) -> None:
-    if (
-        not isinstance(value, Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a finite float > 0; got {value!r}.")
-
-
 def _build_network(
     torch: Any, hidden_channels: tuple[int, ...], n_classes: int, generator: Any
 ) -> Any:

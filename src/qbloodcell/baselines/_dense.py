@@ -9,6 +9,15 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from qbloodcell._validation import IntegerSequence, NoneValue, RandomState, Spec, check_arguments
+
+#: What the named arguments of :func:`make_dense_classifier` accept; ``**mlp_params`` are
+#: checked by :class:`~sklearn.neural_network.MLPClassifier` itself, in ``fit``.
+_MAKE_DENSE_CLASSIFIER_SPECS: dict[str, list[Spec]] = {
+    "hidden_layer_sizes": [IntegerSequence(1, scalar_ok=True, example="(256, 128, 64)")],
+    "random_state": [NoneValue(), RandomState()],
+}
+
 #: MLPClassifier settings of the Dense NN that differ from scikit-learn's defaults;
 #: any of them can be overridden through ``**mlp_params``.
 DENSE_DEFAULTS: dict[str, Any] = {"early_stopping": True, "max_iter": 500}
@@ -48,6 +57,14 @@ def make_dense_classifier(
         Steps ``"bloodcellfeatures"``, ``"standardscaler"`` and ``"mlpclassifier"``;
         tune them with ``set_params(mlpclassifier__alpha=...)`` and the like.
 
+    Raises
+    ------
+    TypeError
+        For an unknown ``MLPClassifier`` parameter in ``mlp_params``, or a
+        ``hidden_layer_sizes`` or ``random_state`` of the wrong type.
+    ValueError
+        For an empty ``hidden_layer_sizes`` or one with a width below 1.
+
     References
     ----------
     .. [1] G. E. Hinton, "Connectionist learning procedures", Artificial Intelligence 40,
@@ -66,6 +83,10 @@ def make_dense_classifier(
     """
     from qbloodcell.features import BloodCellFeatures
 
+    check_arguments(
+        {"hidden_layer_sizes": hidden_layer_sizes, "random_state": random_state},
+        _MAKE_DENSE_CLASSIFIER_SPECS,
+    )
     accepted = set(inspect.signature(MLPClassifier).parameters)
     unknown = sorted(set(mlp_params) - accepted)
     if unknown:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from qbloodcell._parallel import effective_n_jobs
 
 INSTALL_HINT = (
     "The CNN baseline needs PyTorch, an optional dependency of qbloodcell. Install it with "
@@ -27,27 +28,19 @@ def import_torch() -> Any:
         raise ImportError(INSTALL_HINT) from exc
 
 
-def effective_n_threads(n_jobs: int | None) -> int | None:
-    """Number of torch threads for ``n_jobs``; ``None`` keeps torch's current setting.
+def effective_n_threads(n_jobs: int | None) -> int:
+    """Number of torch threads for ``n_jobs``, in the package's one meaning of ``n_jobs``.
 
-    Negative values count back from the number of CPUs as in joblib: ``-1`` uses all of
-    them, ``-2`` all but one.
+    See :func:`qbloodcell._parallel.effective_n_jobs`: ``None`` is one thread unless the
+    call runs inside :func:`joblib.parallel_config`, ``-1`` all cores.
     """
-    if n_jobs is None:
-        return None
-    if n_jobs > 0:
-        return int(n_jobs)
-    n_cpus = os.cpu_count() or 1
-    return max(1, n_cpus + 1 + int(n_jobs))
+    return effective_n_jobs(n_jobs)
 
 
 @contextmanager
 def torch_threads(torch: Any, n_jobs: int | None) -> Iterator[None]:
     """Run the block with ``torch.set_num_threads`` set from ``n_jobs``, then restore it."""
     n_threads = effective_n_threads(n_jobs)
-    if n_threads is None:
-        yield
-        return
     previous = torch.get_num_threads()
     torch.set_num_threads(n_threads)
     try:

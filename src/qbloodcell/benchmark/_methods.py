@@ -3,6 +3,9 @@
 A *factory* is a callable ``factory(random_state=int) -> unfitted estimator``. The default
 factories import their component lazily, so that a missing component (or a missing optional
 dependency such as torch) makes only that method unavailable.
+
+The built-in methods leave every ``n_jobs`` at None: ``run_benchmark`` runs each fit inside
+``joblib.parallel_config`` with its share of the cores, and ``n_jobs=None`` follows that.
 """
 
 from __future__ import annotations

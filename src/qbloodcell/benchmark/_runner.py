@@ -8,7 +8,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from numbers import Integral
@@ -16,11 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import clone
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, get_tags
 
+from qbloodcell._parallel import effective_n_jobs
+from qbloodcell._validation import (
+    Boolean,
+    InstanceOf,
+    Integer,
+    IntegerSequence,
+    NJobs,
+    NoneValue,
+    Options,
+    PathLike,
+    Spec,
+    check_arguments,
+)
 from qbloodcell.benchmark._methods import MethodSpec, resolve_methods
 from qbloodcell.benchmark._report import (
     BenchmarkResult,
@@ -43,6 +57,37 @@ SYNTHETIC_POOL_FACTOR = 2
 #: Smallest size: the stratified 80/20 split must leave a test sample of every class.
 MIN_SIZE = 5
 TEST_FRACTION = 0.2
+
+
+#: What each argument of :func:`run_benchmark` accepts (see :mod:`qbloodcell._validation`);
+#: the rules between arguments (``resume`` and ``overwrite``, ``scheduler_address`` and
+#: ``backend``) are checked in the function.
+_RUN_BENCHMARK_SPECS: dict[str, list[Spec]] = {
+    "methods": [
+        InstanceOf(
+            (str, Sequence, Mapping),
+            "a method name, a sequence of names or a dict {name: factory or estimator}",
+        )
+    ],
+    "sizes": [NoneValue(), IntegerSequence(MIN_SIZE, scalar_ok=True, example="(50, 100)")],
+    "n_seeds": [NoneValue(), Integer(1)],
+    "data": [
+        NoneValue(),
+        InstanceOf((str, os.PathLike), "a path to a local AML-Cytomorphology_LMU copy"),
+        InstanceOf((tuple, list), "a pair (images, y)"),
+    ],
+    "target": [Options(["binary", "morphology"])],
+    "out": [NoneValue(), PathLike()],
+    "resume": [Boolean()],
+    "overwrite": [Boolean()],
+    "n_jobs": [NoneValue(), NJobs()],
+    "backend": [Options(["loky", "dask"])],
+    "scheduler_address": [NoneValue(), InstanceOf(str, "a str such as 'tcp://10.0.0.5:8786'")],
+    "cache_features": [Boolean()],
+    "progress": [Boolean()],
+    "random_state": [NoneValue(), Integer(0)],
+    "quick": [Boolean()],
+}
 
 
 @dataclass
@@ -124,12 +169,17 @@ def run_benchmark(
         Start afresh even if ``out/results.csv`` exists. Without ``resume`` or
         ``overwrite`` an existing results file is an error, so nothing is lost.
     n_jobs : int or None, default=None
-        Independent fits run in parallel through joblib (``-1``: all cores). None or 1:
-        one after another in this process.
+        Number of fits run at once, in joblib's loky worker processes, with the package's
+        one meaning of ``n_jobs`` (:ref:`parallelism`): ``None`` is one (fits one after
+        another in this process) unless the call runs inside
+        :func:`joblib.parallel_config`, ``-1`` one per core. The cores are shared out
+        between the fits that run at once: each fit runs inside
+        ``joblib.parallel_config(n_jobs=cores // n_workers)``, which the steps whose own
+        ``n_jobs`` is None (those of every built-in method) follow.
     backend : {"loky", "dask"}, default="loky"
         ``"dask"`` sends the fits to a dask.distributed cluster: the one at
         ``scheduler_address``, else the current default client, else a local cluster of
-        ``n_jobs`` workers.
+        ``n_jobs`` single-threaded workers (each fit then runs on one thread).
     scheduler_address : str or None, default=None
         Address of a dask scheduler, e.g. ``"tcp://10.0.0.5:8786"`` (``backend="dask"``).
     cache_features : bool, default=True
@@ -158,8 +208,10 @@ def run_benchmark(
 
     Raises
     ------
+    TypeError
+        For an argument of the wrong type (``n_seeds=2.0``, ``progress="yes"``).
     ValueError
-        For invalid arguments, a class with fewer images than the largest size, an
+        For invalid argument values, a class with fewer images than the largest size, an
         existing results file without ``resume``/``overwrite``, or a resumed file made with
         other settings.
     FileNotFoundError
@@ -183,35 +235,45 @@ def run_benchmark(
     >>> [(e["n_samples_per_class"], e["accuracy"]["mean"]) for e in result.summary]
     [(10, 0.5), (20, 0.5)]
     """
+    check_arguments(
+        {
+            "methods": methods,
+            "sizes": sizes,
+            "n_seeds": n_seeds,
+            "data": data,
+            "target": target,
+            "out": out,
+            "resume": resume,
+            "overwrite": overwrite,
+            "n_jobs": n_jobs,
+            "backend": backend,
+            "scheduler_address": scheduler_address,
+            "cache_features": cache_features,
+            "progress": progress,
+            "random_state": random_state,
+            "quick": quick,
+        },
+        _RUN_BENCHMARK_SPECS,
+    )
     if sizes is None:
         sizes = QUICK_SIZES if quick else STUDY_SIZES
-    sizes = _check_sizes(sizes)
-    n_seeds = _check_positive_int(
-        (QUICK_SEEDS if quick else DEFAULT_SEEDS) if n_seeds is None else n_seeds, "n_seeds"
-    )
-    if target not in ("binary", "morphology"):
-        raise ValueError(f"target must be 'binary' or 'morphology', got {target!r}.")
-    if backend not in ("loky", "dask"):
-        raise ValueError(f"backend must be 'loky' or 'dask', got {backend!r}.")
+    size_list = [int(sizes)] if isinstance(sizes, Integral) else [int(size) for size in sizes]
+    if len(set(size_list)) != len(size_list):
+        raise ValueError(f"sizes must not repeat a size; got {size_list} (duplicates).")
+    sizes = tuple(sorted(size_list))
+    if n_seeds is None:
+        n_seeds = QUICK_SEEDS if quick else DEFAULT_SEEDS
+    n_seeds = int(n_seeds)
     if scheduler_address is not None and backend != "dask":
         raise ValueError(
             f"scheduler_address={scheduler_address!r} is only used with backend='dask', "
             f"got backend={backend!r}."
         )
-    if n_jobs is not None:
-        n_jobs = _check_n_jobs(n_jobs)
     if resume and overwrite:
         raise ValueError("resume=True and overwrite=True exclude each other: choose one.")
     if random_state is None:
         random_state = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
-    elif isinstance(random_state, bool) or not isinstance(random_state, Integral):
-        raise ValueError(
-            f"random_state must be an int >= 0 or None, got {random_state!r} of type "
-            f"{type(random_state).__name__}."
-        )
     random_state = int(random_state)
-    if random_state < 0:
-        raise ValueError(f"random_state must be an int >= 0 or None, got {random_state}.")
 
     specs = resolve_methods(methods, quick=quick)
     images, y, data_description = _load_data(data, target, sizes, random_state)
@@ -343,37 +405,7 @@ def run_benchmark(
 
 
 # ---------------------------------------------------------------------------------------
-# argument checks and data
-
-
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return int(value)
-
-
-def _check_n_jobs(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value == 0 or value < -1:
-        raise ValueError(f"n_jobs must be None, -1 or an int >= 1, got {value!r}.")
-    return int(value)
-
-
-def _check_sizes(sizes: Any) -> tuple[int, ...]:
-    if isinstance(sizes, Integral):
-        sizes = (sizes,)
-    try:
-        values = [
-            _check_positive_int(size, "every entry of sizes", minimum=MIN_SIZE) for size in sizes
-        ]
-    except TypeError:
-        raise ValueError(
-            f"sizes must be a sequence of ints >= {MIN_SIZE}, got {sizes!r}."
-        ) from None
-    if not values:
-        raise ValueError("sizes is empty: give at least one number of samples per class.")
-    if len(set(values)) != len(values):
-        raise ValueError(f"sizes contains duplicates: {values}.")
-    return tuple(sorted(values))
+# data
 
 
 def _load_data(
@@ -412,21 +444,21 @@ def _load_data(
 
         bunch = load_aml_cytomorphology(path, target=target)
         return bunch.images, np.asarray(bunch.target), f"AML-Cytomorphology_LMU at {path}"
-    if isinstance(data, tuple | list) and len(data) == 2:
-        images, y = data
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"data=(images, y): y must be one-dimensional, got shape {y.shape}.")
-        n_images = len(images)
-        if n_images != y.shape[0]:
-            raise ValueError(
-                f"data=(images, y): {n_images} images but {y.shape[0]} labels; they must match."
-            )
-        return images, y, f"user data ({n_images} images)"
-    raise TypeError(
-        "data must be None (synthetic images), a path to the AML-Cytomorphology_LMU folder "
-        f"or a pair (images, y), got {type(data).__name__}."
-    )
+    if len(data) != 2:
+        raise ValueError(
+            f"data must be a pair (images, y) when it is a {type(data).__name__}; got "
+            f"{len(data)} items."
+        )
+    images, y = data
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"data=(images, y): y must be one-dimensional, got shape {y.shape}.")
+    n_images = len(images)
+    if n_images != y.shape[0]:
+        raise ValueError(
+            f"data=(images, y): {n_images} images but {y.shape[0]} labels; they must match."
+        )
+    return images, y, f"user data ({n_images} images)"
 
 
 def _fingerprint(images: Any, y: np.ndarray) -> str:
@@ -577,11 +609,13 @@ def _cache_features(tasks: list[_Task], images: Any, payload: dict[str, Any]) ->
         try:
             subset = _safe_indexing(images, needed)
             transformer = clone(transformer)
-            # compile and warm caches outside the timing, as in any fit after the first
-            transformer.fit_transform(_safe_indexing(subset, np.arange(min(2, needed.size))))
-            start = time.perf_counter()
-            features = transformer.fit(subset).transform(subset)
-            per_image = (time.perf_counter() - start) / needed.size
+            # no fit runs yet: the features of all the runs are computed on all the cores
+            with parallel_config(n_jobs=-1):
+                # compile and warm caches outside the timing, as in any fit after the first
+                transformer.fit_transform(_safe_indexing(subset, np.arange(min(2, needed.size))))
+                start = time.perf_counter()
+                features = transformer.fit(subset).transform(subset)
+                per_image = (time.perf_counter() - start) / needed.size
         except Exception:
             # leave these runs to the whole pipeline: each then fails (or not) on its own
             # and the error is recorded in its row, exactly as without the cache
@@ -612,8 +646,14 @@ def _fit_and_score(
     train: np.ndarray,
     test: np.ndarray,
     feature_seconds_per_image: float,
+    n_threads: int = 1,
 ) -> dict[str, Any]:
-    """Fit on the training split, score on the test split; never raises for a bad fit."""
+    """Fit on the training split, score on the test split; never raises for a bad fit.
+
+    The fit runs inside ``joblib.parallel_config(n_jobs=n_threads)``, so that the steps
+    whose ``n_jobs`` is None (every built-in method) use the cores this fit has: all of
+    them when fits run one after another, a share of them when several run at once.
+    """
     y_train, y_test = y[train], y[test]
     row: dict[str, Any] = {
         "n_train": int(train.size),
@@ -630,7 +670,8 @@ def _fit_and_score(
     notes: list[str] = []
     # warning filters are process-wide: record them only where no other thread runs fits
     record = threading.current_thread() is threading.main_thread()
-    with warnings.catch_warnings(record=True) if record else nullcontext([]) as caught:
+    recorder: Any = warnings.catch_warnings(record=True) if record else nullcontext([])
+    with recorder as caught, parallel_config(n_jobs=n_threads):
         if record:
             warnings.simplefilter("always")
         try:
@@ -703,9 +744,13 @@ def _execute(
     """Yield ``(task, metrics)`` as fits finish."""
     if not tasks:
         return
+    n_workers = effective_n_jobs(n_jobs)
     if backend == "dask":
-        yield from _execute_dask(tasks, payload, y, n_jobs=n_jobs, address=scheduler_address)
-    elif n_jobs in (None, 1):
+        yield from _execute_dask(tasks, payload, y, n_workers=n_workers, address=scheduler_address)
+        return
+    # the cores are shared out between the fits that run at once
+    n_threads = max(1, effective_n_jobs(-1) // n_workers)
+    if n_workers == 1:
         for task in tasks:
             if bar is not None:
                 bar.set_description_str(f"{task.method} n={task.size} seed={task.seed}")
@@ -718,14 +763,15 @@ def _execute(
                     task.train,
                     task.test,
                     task.feature_seconds_per_image,
+                    n_threads,
                 ),
             )
     else:
         from joblib import Parallel, delayed
 
         if bar is not None:
-            bar.set_description_str(f"benchmark ({n_jobs} jobs)")
-        parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+            bar.set_description_str(f"benchmark ({n_workers} jobs)")
+        parallel = Parallel(n_jobs=n_workers, backend="loky", return_as="generator_unordered")
         outputs = parallel(
             delayed(_indexed)(
                 i,
@@ -735,6 +781,7 @@ def _execute(
                 task.train,
                 task.test,
                 task.feature_seconds_per_image,
+                n_threads,
             )
             for i, task in enumerate(tasks)
         )
@@ -751,7 +798,7 @@ def _execute_dask(
     payload: dict[str, Any],
     y: np.ndarray,
     *,
-    n_jobs: int | None,
+    n_workers: int,
     address: str | None,
 ) -> Iterator[tuple[_Task, dict[str, Any]]]:
     try:
@@ -769,9 +816,9 @@ def _execute_dask(
             client = distributed.get_client()
             own_client = False
         except ValueError:
-            workers = (os.cpu_count() or 1) if n_jobs in (None, -1) else n_jobs
+            # one thread per worker: each fit runs with n_jobs=None meaning one thread
             client = distributed.Client(
-                n_workers=workers,
+                n_workers=n_workers,
                 threads_per_worker=1,
                 dashboard_address=None,
                 set_as_default=False,

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from numbers import Integral
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_random_state
+
+from qbloodcell._validation import Integer, NoneValue, RandomState, Spec, check_arguments
+
+#: What each argument of :func:`balanced_indices` accepts besides the labels ``y`` (data,
+#: checked as such).
+_BALANCED_INDICES_SPECS: dict[str, list[Spec]] = {
+    "n_samples_per_class": [Integer(1)],
+    "random_state": [NoneValue(), RandomState()],
+}
 
 
 def balanced_indices(
@@ -38,7 +46,7 @@ def balanced_indices(
     Raises
     ------
     TypeError
-        If ``n_samples_per_class`` is not an integer.
+        If ``n_samples_per_class`` is not an integer or ``random_state`` not a seed.
     ValueError
         If ``n_samples_per_class < 1``, if ``y`` is empty or not one-dimensional, or if a
         class has fewer than ``n_samples_per_class`` samples (the message names the class
@@ -53,14 +61,11 @@ def balanced_indices(
     >>> np.bincount(y[idx]).tolist()
     [2, 2]
     """
-    if isinstance(n_samples_per_class, bool) or not isinstance(n_samples_per_class, Integral):
-        raise TypeError(
-            "n_samples_per_class must be an int >= 1, got "
-            f"{n_samples_per_class!r} of type {type(n_samples_per_class).__name__}."
-        )
+    check_arguments(
+        {"n_samples_per_class": n_samples_per_class, "random_state": random_state},
+        _BALANCED_INDICES_SPECS,
+    )
     n_samples_per_class = int(n_samples_per_class)
-    if n_samples_per_class < 1:
-        raise ValueError(f"n_samples_per_class must be an int >= 1, got {n_samples_per_class}.")
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be one-dimensional, got an array of shape {y.shape}.")

@@ -14,13 +14,21 @@ divide (a myeloblast towards a lymphocyte, a lymphocyte towards a myeloblast, ..
 from __future__ import annotations
 
 from collections.abc import Mapping
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.utils import Bunch, check_random_state
 
 from qbloodcell._images import MIN_IMAGE_SIDE
+from qbloodcell._validation import (
+    Boolean,
+    Integer,
+    NoneValue,
+    RandomState,
+    Real,
+    Spec,
+    check_arguments,
+)
 
 #: Cell types of the healthy side (target 0) with their share of healthy images: roughly
 #: the differential count of normal peripheral blood, with the lymphocytes (the natural
@@ -341,6 +349,17 @@ accuracies on real smears.
 """
 
 
+#: What each argument of :func:`make_blood_cells` accepts (see :mod:`qbloodcell._validation`).
+_MAKE_BLOOD_CELLS_SPECS: dict[str, list[Spec]] = {
+    "n_samples_per_class": [Integer(1)],
+    "image_size": [Integer(MIN_IMAGE_SIDE)],
+    "class_overlap": [Real(0, 1)],
+    "shuffle": [Boolean()],
+    "random_state": [NoneValue(), RandomState()],
+    "return_X_y": [Boolean()],
+}
+
+
 def make_blood_cells(
     n_samples_per_class: int = 250,
     *,
@@ -394,9 +413,11 @@ def make_blood_cells(
 
     Raises
     ------
-    TypeError, ValueError
-        For a non-integer or non-positive ``n_samples_per_class``, an ``image_size`` below
-        8, or a ``class_overlap`` outside [0, 1].
+    TypeError
+        For an argument of the wrong type, such as a non-integer ``n_samples_per_class``.
+    ValueError
+        For a non-positive ``n_samples_per_class``, an ``image_size`` below 8, or a
+        ``class_overlap`` outside [0, 1].
 
     See Also
     --------
@@ -424,14 +445,18 @@ def make_blood_cells(
     >>> data.target_names.tolist()
     ['healthy', 'AML']
     """
-    n_samples_per_class = _check_positive_int(n_samples_per_class, "n_samples_per_class", 1)
-    image_size = _check_positive_int(image_size, "image_size", MIN_IMAGE_SIDE)
-    if (
-        isinstance(class_overlap, bool)
-        or not isinstance(class_overlap, Real)
-        or not 0.0 <= float(class_overlap) <= 1.0
-    ):
-        raise ValueError(f"class_overlap must be a float in [0, 1], got {class_overlap!r}.")
+    check_arguments(
+        {
+            "n_samples_per_class": n_samples_per_class,
+            "image_size": image_size,
+            "class_overlap": class_overlap,
+            "shuffle": shuffle,
+            "random_state": random_state,
+            "return_X_y": return_X_y,
+        },
+        _MAKE_BLOOD_CELLS_SPECS,
+    )
+    n_samples_per_class, image_size = int(n_samples_per_class), int(image_size)
     class_overlap = float(class_overlap)
     rng = check_random_state(random_state)
 
@@ -464,16 +489,6 @@ def make_blood_cells(
         cell_type=cell_type,
         DESCR=_DESCR.format(class_overlap=class_overlap),
     )
-
-
-def _check_positive_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(
-            f"{name} must be an int >= {minimum}, got {value!r} of type {type(value).__name__}."
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value}.")
-    return int(value)
 
 
 def _draw_discrete(

@@ -8,7 +8,7 @@ import numbers
 import warnings
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -18,6 +18,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from qbloodcell._validation import (
+    Boolean,
+    Integer,
+    IntegerSequence,
+    NoneValue,
+    Options,
+    RandomState,
+    Real,
+    RealSequence,
+    Spec,
+    validate_params,
+)
 from qbloodcell.ep import _kernels, _threads
 
 _ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
@@ -346,6 +358,32 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
+        "hidden_layer_sizes": [IntegerSequence(1, scalar_ok=True, example="(256, 128, 64)")],
+        "activation": [Options(sorted(_ACTIVATIONS))],
+        "beta": [Real(0, 1, closed="neither")],
+        "symmetric_nudging": [Boolean()],
+        "n_free_steps": [Integer(1)],
+        "n_nudged_steps": [Integer(1)],
+        "relax_tol": [Real(0, closed="neither")],
+        "over_relaxation": [Real(0, 2, closed="neither")],
+        "alpha": [Real(0)],
+        "learning_rate_init": [
+            Real(0, closed="neither"),
+            RealSequence(Real(0, closed="neither"), example="(0.01, 0.005, 0.005, 0.002)"),
+        ],
+        "momentum": [Real(0, 1, closed="left")],
+        "batch_size": [Integer(1)],
+        "max_iter": [Integer(1)],
+        "tol": [Real(0)],
+        "early_stopping": [Boolean()],
+        "validation_fraction": [Real(0, 1, closed="neither")],
+        "n_iter_no_change": [Integer(1)],
+        "warm_start": [Boolean()],
+        "random_state": [NoneValue(), RandomState()],
+        "verbose": [Boolean()],
+    }
+
     # fitted attributes (declared for type checkers; set by ``fit``)
     classes_: np.ndarray
     coefs_: list[np.ndarray]
@@ -399,90 +437,24 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ validation
-    def _check_params(self) -> tuple[tuple[int, ...], np.ndarray]:
-        hidden: Any = self.hidden_layer_sizes
-        if isinstance(hidden, numbers.Integral):
-            hidden = (hidden,)
-        try:
-            hidden = tuple(hidden)
-        except TypeError:
-            raise TypeError(
-                "hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            ) from None
-        if len(hidden) == 0 or not all(
-            isinstance(n, numbers.Integral) and not isinstance(n, bool) and int(n) > 0
-            for n in hidden
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be a non-empty sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        hidden = tuple(int(n) for n in hidden)
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, got {self.activation!r}."
-            )
-        _check_real("beta", self.beta, low=0.0, high=1.0, closed_low=False, closed_high=False)
-        _check_real("relax_tol", self.relax_tol, low=0.0, closed_low=False)
-        _check_real(
-            "over_relaxation",
-            self.over_relaxation,
-            low=0.0,
-            high=2.0,
-            closed_low=False,
-            closed_high=False,
-        )
-        _check_real("alpha", self.alpha, low=0.0)
-        _check_real("momentum", self.momentum, low=0.0, high=1.0, closed_high=False)
-        _check_real("tol", self.tol, low=0.0)
-        _check_real(
-            "validation_fraction",
-            self.validation_fraction,
-            low=0.0,
-            high=1.0,
-            closed_low=False,
-            closed_high=False,
-        )
-        for name in (
-            "n_free_steps",
-            "n_nudged_steps",
-            "batch_size",
-            "max_iter",
-            "n_iter_no_change",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-        for name in ("symmetric_nudging", "early_stopping", "warm_start", "verbose"):
-            value = getattr(self, name)
-            if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(f"{name} must be a bool, got {value!r}.")
-        n_matrices = len(hidden) + 1
+    def _check_combinations(self) -> tuple[tuple[int, ...], np.ndarray]:
+        """Rules between parameters, after :func:`~qbloodcell._validation.validate_params`.
+
+        Returns the hidden layer sizes as a tuple and one learning rate per weight matrix.
+        """
+        hidden = self.hidden_layer_sizes
+        sizes = (int(hidden),) if isinstance(hidden, numbers.Integral) else tuple(map(int, hidden))
+        n_matrices = len(sizes) + 1
         rates: Any = self.learning_rate_init
         if isinstance(rates, numbers.Real):
-            rates = (rates,) * n_matrices
-        try:
-            rates = tuple(rates)
-        except TypeError:
-            raise TypeError(
-                "learning_rate_init must be a positive float or a sequence of "
-                f"len(hidden_layer_sizes) + 1 = {n_matrices} positive floats, got "
-                f"{self.learning_rate_init!r}."
-            ) from None
-        if len(rates) != n_matrices or not all(
-            isinstance(r, numbers.Real)
-            and not isinstance(r, bool)
-            and math.isfinite(r)
-            and float(r) > 0
-            for r in rates
-        ):
+            return sizes, np.full(n_matrices, float(rates))
+        if len(rates) != n_matrices:
             raise ValueError(
-                "learning_rate_init must be a positive float or a sequence of "
-                f"len(hidden_layer_sizes) + 1 = {n_matrices} positive floats, got "
-                f"{self.learning_rate_init!r}."
+                "learning_rate_init must be one positive float or len(hidden_layer_sizes) + 1 "
+                f"= {n_matrices} of them (one per weight matrix); got {len(rates)} values "
+                f"{tuple(rates)!r} for hidden_layer_sizes={hidden!r}."
             )
-        return hidden, np.asarray(rates, dtype=np.float64)
+        return sizes, np.asarray(rates, dtype=np.float64)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any) -> EquilibriumPropagationClassifier:
@@ -501,7 +473,8 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         self : EquilibriumPropagationClassifier
             The fitted classifier.
         """
-        hidden, rates = self._check_params()
+        validate_params(self)
+        hidden, rates = self._check_combinations()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=not self._warm())
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
@@ -665,7 +638,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                     bias_velocity -= schedule * bias_rates * bias_gradient
                     weights += weight_velocity
                     biases += bias_velocity
-                    _check_diverged(weights, biases, stats.last_change, epoch)
+                    _raise_if_diverged(weights, biases, stats.last_change, epoch)
 
                 self.n_iter_ += 1
                 self.loss_curve_.append(epoch_cost / n_train)
@@ -878,7 +851,7 @@ def _initial_parameters(
     return np.concatenate(blocks), np.zeros(arch.n_biases)
 
 
-def _check_diverged(
+def _raise_if_diverged(
     weights: np.ndarray, biases: np.ndarray, last_change: float, epoch: int
 ) -> None:
     largest = max(float(np.max(np.abs(weights))), float(np.max(np.abs(biases))))
@@ -887,27 +860,4 @@ def _check_diverged(
             f"Equilibrium Propagation training diverged in epoch {epoch + 1} (largest "
             f"absolute weight {largest:.3g}; non-finite values or weights above "
             f"{_MAX_ABS_WEIGHT:g}). Reduce learning_rate_init or beta."
-        )
-
-
-def _check_real(
-    name: str,
-    value: Any,
-    *,
-    low: float,
-    high: float | None = None,
-    closed_low: bool = True,
-    closed_high: bool = True,
-) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = value >= low if closed_low else value > low
-    if ok and high is not None:
-        ok = value <= high if closed_high else value < high
-    if not ok:
-        left = "[" if closed_low else "("
-        right = "]" if closed_high else ")"
-        upper = "inf" if high is None else f"{high:g}"
-        raise ValueError(
-            f"{name} must be a real number in {left}{low:g}, {upper}{right}, got {value!r}."
         )

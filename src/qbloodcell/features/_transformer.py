@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from qbloodcell._images import MIN_IMAGE_SIDE, check_images
+from qbloodcell._parallel import effective_n_jobs
+from qbloodcell._validation import Integer, NJobs, NoneValue, Real, Spec, validate_params
 from qbloodcell.features._fft import frequency_features
 from qbloodcell.features._kernels import (
     N_KERNEL_FEATURES,
@@ -61,19 +62,12 @@ def glcm_offsets(distance: int) -> np.ndarray:
     )
 
 
-def resolve_n_threads(n_jobs: Any) -> int:
-    """Number of numba threads for ``n_jobs`` (joblib's convention, capped at numba's pool)."""
-    maximum = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
-    if n_jobs is None:
-        return int(maximum)
-    if not isinstance(n_jobs, Integral) or isinstance(n_jobs, bool) or n_jobs == 0:
-        raise ValueError(
-            "n_jobs must be None (all cores), a positive integer, or a negative integer "
-            f"counting back from all cores (-1 = all); got {n_jobs!r}."
-        )
-    if n_jobs < 0:
-        return int(max(1, maximum + 1 + n_jobs))
-    return int(min(n_jobs, maximum))
+def numba_threads(n_jobs: int | None) -> int:
+    """Number of numba threads for ``n_jobs``, capped at the size of numba's thread pool.
+
+    ``n_jobs`` has the package's one meaning (:func:`qbloodcell._parallel.effective_n_jobs`).
+    """
+    return effective_n_jobs(n_jobs, cap=numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
 
 class BloodCellFeatures(TransformerMixin, BaseEstimator):
@@ -154,9 +148,11 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         Lower limit (excluded) of the high band, in units of the Nyquist frequency (0.5:
         periods shorter than 4 pixels). At least ``low_frequency_cutoff``.
     n_jobs : int or None, default=None
-        Threads used over the batch (numba and ``scipy.fft``): ``None`` or -1 for all of
-        numba's threads, a negative ``k`` for all but ``-k - 1``. The previous numba thread
-        count is restored afterwards. The result does not depend on it.
+        Threads used over the batch (numba and ``scipy.fft``), with the package's one
+        meaning of ``n_jobs`` (:ref:`parallelism`): ``None`` is one thread unless the call
+        runs inside :func:`joblib.parallel_config`, ``-1`` all cores; at most the size of
+        numba's thread pool. The previous numba thread count is restored afterwards. The
+        result does not depend on it.
 
     Attributes
     ----------
@@ -200,6 +196,16 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
     697.0
     """
 
+    _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
+        "image_size": [NoneValue(), Integer(MIN_IMAGE_SIDE, MAX_IMAGE_SIDE)],
+        "glcm_levels": [Integer(2, 256)],
+        "glcm_distance": [Integer(1)],
+        "edge_threshold": [Real(0)],
+        "low_frequency_cutoff": [Real(0)],
+        "high_frequency_cutoff": [Real(0)],
+        "n_jobs": [NoneValue(), NJobs()],
+    }
+
     def __init__(
         self,
         *,
@@ -234,7 +240,8 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         -------
         self : BloodCellFeatures
         """
-        self._check_params()
+        validate_params(self)
+        self._check_combinations()
         self._load(X)
         self.n_features_out_ = len(FEATURE_NAMES)
         return self
@@ -252,9 +259,10 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         ndarray of float64, shape (n_images, 20)
             The features, in the order of :data:`FEATURE_NAMES`.
         """
-        self._check_params()
+        validate_params(self)
+        self._check_combinations()
         images = self._load(X)
-        n_threads = resolve_n_threads(self.n_jobs)
+        n_threads = numba_threads(self.n_jobs)
         n_images = images.shape[0]
         out = np.empty((n_images, len(FEATURE_NAMES)))
         previous = numba.get_num_threads()
@@ -325,36 +333,11 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
             )
         return images
 
-    def _check_params(self) -> None:
-        size = self.image_size
-        if size is not None and (
-            not isinstance(size, Integral)
-            or isinstance(size, bool)
-            or not MIN_IMAGE_SIDE <= size <= MAX_IMAGE_SIDE
-        ):
-            raise ValueError(
-                f"image_size must be None or an integer from {MIN_IMAGE_SIDE} to "
-                f"{MAX_IMAGE_SIDE}; got {size!r}."
-            )
-        levels = self.glcm_levels
-        if not isinstance(levels, Integral) or isinstance(levels, bool) or not 2 <= levels <= 256:
-            raise ValueError(f"glcm_levels must be an integer from 2 to 256; got {levels!r}.")
-        distance = self.glcm_distance
-        if not isinstance(distance, Integral) or isinstance(distance, bool) or distance < 1:
-            raise ValueError(f"glcm_distance must be a positive integer; got {distance!r}.")
-        for name in ("edge_threshold", "low_frequency_cutoff", "high_frequency_cutoff"):
-            value = getattr(self, name)
-            if (
-                not isinstance(value, Real)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
+    def _check_combinations(self) -> None:
+        """Rules between parameters, after :func:`~qbloodcell._validation.validate_params`."""
         if self.high_frequency_cutoff < self.low_frequency_cutoff:
             raise ValueError(
                 "high_frequency_cutoff must be at least low_frequency_cutoff; got "
                 f"low_frequency_cutoff={self.low_frequency_cutoff!r} and "
                 f"high_frequency_cutoff={self.high_frequency_cutoff!r}."
             )
-        resolve_n_threads(self.n_jobs)

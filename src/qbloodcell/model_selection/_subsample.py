@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import sparse
@@ -18,6 +17,14 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from qbloodcell._validation import (
+    HasMethods,
+    Integer,
+    NoneValue,
+    RandomState,
+    Spec,
+    validate_params,
+)
 from qbloodcell.datasets import balanced_indices
 
 
@@ -97,6 +104,14 @@ class BalancedSubsampleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstim
     20
     """
 
+    _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
+        "estimator": [
+            HasMethods(["fit", "get_params"], "a scikit-learn classifier (with fit and get_params)")
+        ],
+        "n_samples_per_class": [NoneValue(), Integer(1)],
+        "random_state": [NoneValue(), RandomState()],
+    }
+
     def __init__(
         self,
         estimator: Any,
@@ -127,22 +142,15 @@ class BalancedSubsampleClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstim
 
         Raises
         ------
+        TypeError
+            If ``n_samples_per_class`` is neither None nor an integer, or ``estimator`` is
+            not an estimator.
         ValueError
-            If ``n_samples_per_class`` is not None or a positive int, or if a class of ``y``
-            has fewer than ``n_samples_per_class`` samples.
+            If ``n_samples_per_class`` is below 1, or if a class of ``y`` has fewer than
+            ``n_samples_per_class`` samples.
         """
+        validate_params(self)
         n_samples_per_class = self.n_samples_per_class
-        if n_samples_per_class is not None and (
-            isinstance(n_samples_per_class, bool) or not isinstance(n_samples_per_class, Integral)
-        ):
-            raise ValueError(
-                "n_samples_per_class must be None or an int >= 1, got "
-                f"{n_samples_per_class!r} of type {type(n_samples_per_class).__name__}."
-            )
-        if n_samples_per_class is not None and n_samples_per_class < 1:
-            raise ValueError(
-                f"n_samples_per_class must be None or an int >= 1, got {n_samples_per_class}."
-            )
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
