@@ -27,6 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from qbloodcell import BloodCellFeatures, VQCClassifier, make_blood_cells
+from qbloodcell.quantum import STUDY_VQC_SETTINGS
 
 images, y = make_blood_cells(n_samples_per_class=100, random_state=0, return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -51,7 +52,8 @@ print(f"design card: test accuracy {design_card.score(X_test, y_test):.3f}")
 # --------------------
 # The study standardises the features, rescales the 4 components to [0, 2] with its own
 # ``MinMaxScaler`` and takes them as angles unchanged (``input_scaling=None``), with a
-# deeper feature map (2 repetitions), a shallower ansatz (1 repetition) and SciPy's COBYLA.
+# deeper feature map (2 repetitions), a shallower real ansatz (RealAmplitudes, 1
+# repetition), SciPy's COBYLA and 200 evaluations: ``STUDY_VQC_SETTINGS``.
 # Angles spread over [0, 2] make the encoded states of nearby images nearly unrelated
 # (the model's *bandwidth* is too large, see :ref:`bandwidth`), which is why this model
 # learns little.
@@ -60,13 +62,7 @@ study = make_pipeline(
     StandardScaler(),
     PCA(4),
     MinMaxScaler((0, 2)),
-    VQCClassifier(
-        feature_map_reps=2,
-        ansatz_reps=1,
-        input_scaling=None,
-        optimizer="COBYLA",
-        random_state=0,
-    ),
+    VQCClassifier(**STUDY_VQC_SETTINGS, random_state=0),
 )
 study.fit(X_train, y_train)
 print(f"study pipeline: test accuracy {study.score(X_test, y_test):.3f}")

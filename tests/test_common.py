@@ -39,9 +39,10 @@ ESTIMATORS = {
         n_nudged_steps=100,
         random_state=0,
     ),
-    # a short optimisation keeps the ~50 checks fast; the checks test the API, not accuracy
-    "vqc": VQCClassifier(max_iter=50, random_state=0),
-    "reuploading": DataReuploadingClassifier(n_layers=2, max_iter=300, random_state=0),
+    # a looser final trust radius ends COBYLA sooner: the checks test the API, not accuracy
+    # (check_classifiers_train still asks for training accuracy > 0.83 on 2-D blobs)
+    "vqc": VQCClassifier(tol=0.01, random_state=0),
+    "reuploading": DataReuploadingClassifier(n_layers=2, tol=0.05, random_state=0),
     "subsample-all": BalancedSubsampleClassifier(LogisticRegression()),
     "subsample-drawn": BalancedSubsampleClassifier(
         LogisticRegression(), n_samples_per_class=3, random_state=0

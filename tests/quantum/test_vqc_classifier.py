@@ -19,12 +19,12 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from qbloodcell.quantum import VQCClassifier
+from qbloodcell.quantum import STUDY_VQC_SETTINGS, VQCClassifier
 
 # The study's model (its circuit, its [0, 2] angles taken as given, SciPy's COBYLA). These
 # tests check the simulation and API machinery on it; the defaults are tested in
 # test_vqc_defaults.py.
-STUDY = {"feature_map_reps": 2, "ansatz_reps": 1, "input_scaling": None, "optimizer": "COBYLA"}
+STUDY = STUDY_VQC_SETTINGS
 
 
 def study_vqc(**params):

@@ -65,24 +65,13 @@ def _vqc(*, random_state: int, quick: bool = False) -> Any:
     )
 
 
-#: The study's VQC exactly: its circuit (ZZ map with 2 repetitions, RealAmplitudes with 1),
-#: its [0, 2] angles taken as given, and SciPy's COBYLA as in its Qiskit code.
-STUDY_VQC_SETTINGS: dict[str, Any] = {
-    "feature_map_reps": 2,
-    "ansatz": "real_amplitudes",
-    "ansatz_reps": 1,
-    "input_scaling": None,
-    "optimizer": "COBYLA",
-}
-
-
 def _vqc_study(*, random_state: int, quick: bool = False) -> Any:
     from sklearn.decomposition import PCA
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
     from qbloodcell.features import BloodCellFeatures
-    from qbloodcell.quantum import VQCClassifier
+    from qbloodcell.quantum import STUDY_VQC_SETTINGS, VQCClassifier
 
     settings = QUICK_SETTINGS["vqc-study"] if quick else {}
     return make_pipeline(
@@ -133,8 +122,7 @@ DEFAULT_METHODS: dict[str, _DefaultMethod] = {
     "vqc-study": _DefaultMethod(
         "VQC, study settings",
         "BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> "
-        "VQCClassifier(feature_map_reps=2, ansatz_reps=1, input_scaling=None, "
-        "optimizer='COBYLA')",
+        "VQCClassifier(**STUDY_VQC_SETTINGS)",
         _vqc_study,
     ),
 }

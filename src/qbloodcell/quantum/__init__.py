@@ -3,7 +3,7 @@
 Importing this subpackage imports Qiskit; ``import qbloodcell`` alone does not.
 """
 
-from qbloodcell.quantum._classifier import VQCClassifier
+from qbloodcell.quantum._classifier import STUDY_VQC_SETTINGS, VQCClassifier
 from qbloodcell.quantum._reuploading import DataReuploadingClassifier
 
-__all__ = ["DataReuploadingClassifier", "VQCClassifier"]
+__all__ = ["STUDY_VQC_SETTINGS", "DataReuploadingClassifier", "VQCClassifier"]
