@@ -21,7 +21,7 @@ DEFAULT_OUT = "qbloodcell-benchmark"
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    from qbloodcell.benchmark._methods import DEFAULT_METHODS
+    from qbloodcell.benchmark._methods import BUILTIN_METHODS, DEFAULT_METHODS
     from qbloodcell.benchmark._runner import DEFAULT_SEEDS, STUDY_SIZES
 
     parser = argparse.ArgumentParser(
@@ -47,10 +47,11 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     bench.add_argument(
         "--methods",
         nargs="+",
-        choices=list(DEFAULT_METHODS),
+        choices=list(BUILTIN_METHODS),
         default=list(DEFAULT_METHODS),
         metavar="METHOD",
-        help=f"methods to run, among {', '.join(DEFAULT_METHODS)} (default: all)",
+        help=f"methods to run, among {', '.join(BUILTIN_METHODS)} (default: "
+        f"{', '.join(DEFAULT_METHODS)})",
     )
     bench.add_argument(
         "--sizes",

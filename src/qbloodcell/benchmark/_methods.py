@@ -25,6 +25,7 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     "ep": {"max_iter": 20},
     "vqc": {},
     "vqc-study": {},
+    "reupload": {},
 }
 
 
@@ -83,6 +84,21 @@ def _vqc_study(*, random_state: int, quick: bool = False) -> Any:
     )
 
 
+def _reupload(*, random_state: int, quick: bool = False) -> Any:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    from qbloodcell.features import BloodCellFeatures
+    from qbloodcell.quantum import DataReuploadingClassifier
+
+    settings = QUICK_SETTINGS["reupload"] if quick else {}
+    return make_pipeline(
+        BloodCellFeatures(),
+        PCA(n_components=4, random_state=random_state),
+        DataReuploadingClassifier(random_state=random_state, **settings),
+    )
+
+
 def _cnn(*, random_state: int, quick: bool = False) -> Any:
     from qbloodcell.baselines import CNNClassifier
 
@@ -124,6 +140,17 @@ DEFAULT_METHODS: dict[str, _DefaultMethod] = {
         "BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> "
         "VQCClassifier(**STUDY_VQC_SETTINGS)",
         _vqc_study,
+    ),
+}
+
+#: Every built-in method: the defaults, and those run only when named
+#: (``--methods reupload``).
+BUILTIN_METHODS: dict[str, _DefaultMethod] = {
+    **DEFAULT_METHODS,
+    "reupload": _DefaultMethod(
+        "Data re-uploading (quantum, simulated)",
+        "BloodCellFeatures -> PCA(4) -> DataReuploadingClassifier()",
+        _reupload,
     ),
 }
 
@@ -186,12 +213,12 @@ def resolve_methods(methods: Any, *, quick: bool) -> list[MethodSpec]:
         if any(spec.name == name for spec in specs):
             raise ValueError(f"method {name!r} is given twice in methods.")
         if value is None:
-            if name not in DEFAULT_METHODS:
+            if name not in BUILTIN_METHODS:
                 raise ValueError(
                     f"unknown method {name!r}: the built-in methods are "
-                    f"{sorted(DEFAULT_METHODS)}; pass methods={{name: factory}} for others."
+                    f"{sorted(BUILTIN_METHODS)}; pass methods={{name: factory}} for others."
                 )
-            default = DEFAULT_METHODS[name]
+            default = BUILTIN_METHODS[name]
             specs.append(
                 MethodSpec(
                     name,
