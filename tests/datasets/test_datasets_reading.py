@@ -112,3 +112,17 @@ def test_threads_keep_the_order_and_report_progress(tmp_path):
     serial = read_many(paths, 8, n_jobs=1)
     for (a, _), (b, _) in zip(results, serial, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_rgba_tiff_with_one_transparent_pixel_is_composited(tmp_path):
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[15, 15, 3] = 0  # the last pixel: the last word of the buffer
+    tifffile.imwrite(tmp_path / "one.tif", rgba)
+    resized, _ = read_resized(str(tmp_path / "one.tif"), 16)
+    assert resized[15, 15].tolist() == [255, 255, 255]
+    assert resized[0, 0].tolist() == [0, 0, 0]
+    rgba[15, 15, 3] = 255
+    tifffile.imwrite(tmp_path / "opaque.tif", rgba)
+    resized, _ = read_resized(str(tmp_path / "opaque.tif"), 16)
+    assert resized[15, 15].tolist() == [0, 0, 0]

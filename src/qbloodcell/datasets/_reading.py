@@ -1,11 +1,11 @@
 """Image files to small RGB arrays: the one decoding and resampling path of the loaders.
 
-Every image is decoded with Pillow (tifffile for the TIFF variants Pillow cannot take),
+Every image is decoded by tifffile (TIFF; Pillow where tifffile cannot) or Pillow,
 made opaque RGB (alpha composited over white, as :func:`qbloodcell._images.check_images`
 does) and resampled to ``image_size`` x ``image_size`` in two stages: first a reduction
 by a whole factor (JPEG files are decoded at 1/2, 1/4 or 1/8 scale straight from their
-DCT coefficients; other images are box-averaged), which leaves at least
-``REDUCING_GAP`` times the target size, then Pillow's bilinear filter, whose support
+DCT coefficients, down to no less than the target size; other images are box-averaged
+down to no less than ``REDUCING_GAP`` times it), then Pillow's bilinear filter, whose support
 widens with the reduction factor and so anti-aliases like a fair resampling. Pillow
 releases the GIL while decoding and resampling, so threads read files in parallel.
 """
@@ -22,11 +22,12 @@ from qbloodcell._parallel import effective_n_jobs
 
 #: Bumped whenever the decoding or the resampling changes what a file becomes, so that
 #: cached arrays made by another version are rebuilt instead of mixed with new ones.
-READER_VERSION = 2
+READER_VERSION = 3
 
-#: The whole-factor reduction stops at this multiple of the target size; Pillow's
-#: documentation calls the result of 3 indistinguishable from a fair resampling.
-REDUCING_GAP = 3.0
+#: The whole-factor reduction stops at this multiple of the target size (Pillow's own
+#: choice for thumbnails); what it changes against a fair resampling is measured by
+#: benchmarks/bench_loaders.py.
+REDUCING_GAP = 2.0
 
 # 8-bit modes whose values are not (opaque) colours: Pillow converts them to RGB or RGBA
 _CONVERTED_MODES = ("1", "P", "PA", "LA", "La", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
@@ -81,31 +82,37 @@ def _read_chunk(paths: Sequence[str], image_size: int) -> list[ReadResult]:
 
 
 def _read(path: str, image_size: int) -> np.ndarray:
+    if path.lower().endswith((".tif", ".tiff")):
+        try:
+            # tifffile maps the common uncompressed TIFFs straight to an array
+            array = _read_tiff(path)
+        except Exception as error:
+            # Pillow (libtiff) decodes some compressions tifffile needs imagecodecs for
+            try:
+                return _read_with_pillow(path, image_size)
+            except Exception:
+                raise error from None
+        return _resize(_from_array(array), image_size)
+    return _read_with_pillow(path, image_size)
+
+
+def _read_with_pillow(path: str, image_size: int) -> np.ndarray:
     from PIL import Image
 
-    is_tiff = path.lower().endswith((".tif", ".tiff"))
-    array = None
-    try:
-        # Pillow closes the file it opened, also when identifying or decoding fails
-        with Image.open(path) as image:
-            _check_size(image.size)
-            if image.format == "JPEG":
-                # DCT-domain downscaling: a whole-factor reduction cheaper than decoding
-                side = int(image_size * REDUCING_GAP)
-                image.draft(None, (side, side))
-            image.load()
-            eight_bit = _eight_bit(image)
-            if eight_bit is not None:
-                return _resize(eight_bit, image_size)
-            if not is_tiff:
-                array = np.asarray(image)
-    except Exception:
-        # tifffile reads TIFF variants that Pillow does not (and says why it cannot)
-        if not is_tiff:
-            raise
-    if array is None:
-        # 16-bit and float TIFFs too: tifffile keeps their channels and full range
-        array = _read_tiff(path)
+    # Pillow closes the file it opened, also when identifying or decoding fails
+    with Image.open(path) as image:
+        _check_size(image.size)
+        if image.format == "JPEG":
+            # the largest DCT-domain reduction (1/2, 1/4, 1/8) that keeps the target size:
+            # the decoder low-passes each 8 x 8 block as it shrinks it, so it stands for
+            # the whole-factor reduction, at a fraction of the cost of a full decode
+            image.draft(None, (image_size, image_size))
+        image.load()
+        eight_bit = _eight_bit(image)
+        if eight_bit is not None:
+            return _resize(eight_bit, image_size)
+        array = np.asarray(image)
+    # 16-bit, 32-bit and float modes: scaled to 8 bits from their full range
     return _resize(_from_array(array), image_size)
 
 
@@ -145,15 +152,36 @@ def _opaque(image: Any) -> Any:
 
 
 def _from_array(array: np.ndarray) -> Any:
-    """Any image array ``check_images`` accepts, as an 8-bit RGB Pillow image."""
+    """Any image array ``check_images`` accepts, as an opaque 8-bit Pillow image."""
     from PIL import Image
 
     # some TIFFs are stored channel-first; the images here have 1, 3 or 4 channels
     if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
         array = np.moveaxis(array, 0, -1)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
     _check_size(array.shape[:2])
+    if array.dtype == np.uint8 and (array.ndim == 2 or array.shape[-1] in (3, 4)):
+        array = np.ascontiguousarray(array)
+        height, width = array.shape[:2]
+        if array.ndim == 2:
+            return Image.fromarray(array, mode="L")
+        if array.shape[-1] == 3:
+            return Image.fromarray(array, mode="RGB")
+        if _is_opaque(array):
+            # opaque RGBA (the dataset's TIFFs): mapped in place as "RGBX", whose fourth
+            # byte the resampling ignores, instead of copied into an RGB image
+            return Image.frombuffer("RGB", (width, height), array, "raw", "RGBX", 0, 1)
+        return _opaque(Image.fromarray(array, mode="RGBA"))
     rgb = check_images([array], image_size=None, mode="rgb", argument="the image")[0]
     return Image.fromarray(np.rint(rgb * 255.0).astype(np.uint8), mode="RGB")
+
+
+def _is_opaque(rgba: np.ndarray) -> bool:
+    """Whether every alpha value of a C-contiguous uint8 RGBA array is 255."""
+    # one pass over whole pixels: read as little-endian 32-bit words, the alpha byte is
+    # the most significant, so all alphas are 255 exactly when no word is below 0xFF000000
+    return bool(rgba.view("<u4").min() >= 0xFF000000)
 
 
 def _read_tiff(path: str) -> np.ndarray:
@@ -186,4 +214,5 @@ def _resize(image: Any, image_size: int) -> np.ndarray:
     array = np.asarray(resized)
     if array.ndim == 2:
         array = np.repeat(array[..., np.newaxis], 3, axis=-1)
-    return np.ascontiguousarray(array)
+    # an "RGBX" image (opaque RGBA mapped in place) carries its unused fourth byte
+    return np.ascontiguousarray(array[..., :3])
