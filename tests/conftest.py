@@ -14,11 +14,16 @@ matplotlib.use("Agg")
 _REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-@pytest.fixture(autouse=True)
-def _image_cache_in_tmp(tmp_path_factory, monkeypatch):
-    """Every test caches loaded images in a temporary folder, never the user's cache."""
+@pytest.fixture(scope="session", autouse=True)
+def _image_cache_in_tmp(tmp_path_factory):
+    """Every test caches loaded images in a temporary folder, never the user's cache.
+
+    Session-scoped, so that it is in place before any fixture of a wider scope loads.
+    """
     folder = tmp_path_factory.getbasetemp() / "qbloodcell-image-cache"
-    monkeypatch.setenv("QBLOODCELL_CACHE_DIR", str(folder))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QBLOODCELL_CACHE_DIR", str(folder))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -126,3 +126,27 @@ def test_rgba_tiff_with_one_transparent_pixel_is_composited(tmp_path):
     tifffile.imwrite(tmp_path / "opaque.tif", rgba)
     resized, _ = read_resized(str(tmp_path / "opaque.tif"), 16)
     assert resized[15, 15].tolist() == [0, 0, 0]
+
+
+def test_n_jobs_none_follows_joblib_parallel_config(tmp_path, monkeypatch):
+    import joblib
+
+    import qbloodcell.datasets._reading as reading
+
+    seen = []
+    original = reading.effective_n_jobs
+
+    def recording(n_jobs, **kwargs):
+        seen.append(original(n_jobs, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(reading, "effective_n_jobs", recording)
+    paths = []
+    for i in range(4):
+        Image.fromarray(np.full((20, 20, 3), i, np.uint8)).save(tmp_path / f"{i}.png")
+        paths.append(str(tmp_path / f"{i}.png"))
+    read_many(paths, 8, n_jobs=None)
+    with joblib.parallel_config(n_jobs=2, backend="loky"):
+        results = read_many(paths, 8, n_jobs=None)
+    assert seen == [1, 2]
+    assert [int(image[0, 0, 0]) for image, _ in results] == [0, 1, 2, 3]

@@ -208,8 +208,7 @@ def load_image_folder(
         Seeds the draw of ``n_samples_per_class``.
     n_jobs : int or None, default=-1
         Number of threads reading and resizing images: ``-1`` all cores, ``None`` one
-        unless inside a :func:`joblib.parallel_config` block (see
-        :func:`qbloodcell._parallel.effective_n_jobs`).
+        unless inside a :func:`joblib.parallel_config` block, as everywhere in qbloodcell.
     extensions : str or sequence of str, default=(".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
         File extensions to read, compared case-insensitively; other files are ignored.
     cache : bool or path-like, default=True

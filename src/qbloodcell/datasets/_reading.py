@@ -68,7 +68,9 @@ def read_many(
     else:
         from joblib import Parallel, delayed
 
-        parallel = Parallel(n_jobs=n_threads, prefer="threads", return_as="generator")
+        # threads whatever backend an enclosing parallel_config names: the decoders
+        # release the GIL, and the images need no pickling back
+        parallel = Parallel(n_jobs=n_threads, backend="threading", return_as="generator")
         outputs = parallel(delayed(_read_chunk)(part, image_size) for part in chunks)
     for part in outputs:
         results.extend(part)
