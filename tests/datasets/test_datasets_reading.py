@@ -150,3 +150,14 @@ def test_n_jobs_none_follows_joblib_parallel_config(tmp_path, monkeypatch):
         results = read_many(paths, 8, n_jobs=None)
     assert seen == [1, 2]
     assert [int(image[0, 0, 0]) for image, _ in results] == [0, 1, 2, 3]
+
+
+def test_gray_with_alpha_is_composited(tmp_path):
+    gray_alpha = np.zeros((16, 16, 2), np.uint8)
+    gray_alpha[..., 0] = 40
+    gray_alpha[..., 1] = 255
+    gray_alpha[:8, :, 1] = 0  # the top half transparent
+    Image.fromarray(gray_alpha, mode="LA").save(tmp_path / "la.png")
+    resized, _ = read_resized(str(tmp_path / "la.png"), 16)
+    assert resized[2, 2].tolist() == [255, 255, 255]
+    assert resized[13, 13].tolist() == [40, 40, 40]

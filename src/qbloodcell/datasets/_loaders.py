@@ -135,15 +135,18 @@ class _Extensions(Spec):
         return ()
 
 
+#: What ``class_mapping`` accepts, wherever it is an argument (the loaders, run_benchmark).
+CLASS_MAPPING_SPECS: list[Spec] = [
+    NoneValue(),
+    Options(CLASS_MAPPINGS),
+    InstanceOf(Mapping, "a dict from class name to 'AML', 'healthy' or None"),
+]
+
 # the arguments both loaders share; each adds its own ``target``
 _SPECS: dict[str, list[Spec]] = {
     "root": [PathLike()],
     "image_size": [Integer(low=MIN_IMAGE_SIDE)],
-    "class_mapping": [
-        NoneValue(),
-        Options(CLASS_MAPPINGS),
-        InstanceOf(Mapping, "a dict from class name to 'AML', 'healthy' or None"),
-    ],
+    "class_mapping": CLASS_MAPPING_SPECS,
     "n_samples_per_class": [Integer(low=1), NoneValue()],
     "random_state": [RandomState(), NoneValue()],
     "n_jobs": [NJobs(), NoneValue()],

@@ -31,6 +31,8 @@ REDUCING_GAP = 2.0
 
 # 8-bit modes whose values are not (opaque) colours: Pillow converts them to RGB or RGBA
 _CONVERTED_MODES = ("1", "P", "PA", "LA", "La", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+# those among them with an alpha channel (premultiplied in "La" and "RGBa")
+_ALPHA_MODES = ("PA", "LA", "La", "RGBa")
 
 #: Result of reading one file: the image (uint8, ``(image_size, image_size, 3)``) or
 #: ``None`` and the reason it could not be read.
@@ -125,7 +127,7 @@ def _eight_bit(image: Any) -> Any:
     if image.mode == "RGBA":
         return _opaque(image)
     if image.mode in _CONVERTED_MODES:
-        alpha = "A" in image.mode or "transparency" in image.info
+        alpha = image.mode in _ALPHA_MODES or "transparency" in image.info
         return _opaque(image.convert("RGBA" if alpha else "RGB"))
     return None
 
