@@ -35,6 +35,11 @@ def test_no_command_prints_help(capsys):
         (["benchmark", "--methods", "lstm"], "invalid choice: 'lstm'"),
         (["benchmark", "--scheduler", "tcp://a:1"], "--scheduler needs --backend dask"),
         (["benchmark", "--resume", "--overwrite"], "not allowed with argument"),
+        (["benchmark", "--class-mapping", "study"], "--class-mapping needs --data"),
+        (["benchmark", "--class-mapping", "blasts"], "the first value may name a grouping"),
+        (["benchmark", "--class-mapping", "MYO=AML", "study"], "the first value may name"),
+        (["benchmark", "--class-mapping", "MYO=blast"], "write NAME=AML, NAME=healthy"),
+        (["benchmark", "--class-mapping", "=AML"], "write NAME=AML, NAME=healthy"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(argv, message, capsys, tmp_path):
@@ -93,6 +98,7 @@ def test_arguments_reach_run_benchmark(monkeypatch, tmp_path, capsys):
         "n_seeds": 5,
         "data": tmp_path,
         "target": "morphology",
+        "class_mapping": None,
         "out": tmp_path / "out",
         "resume": True,
         "overwrite": False,
@@ -106,6 +112,65 @@ def test_arguments_reach_run_benchmark(monkeypatch, tmp_path, capsys):
     # Ctrl-C: a hint to resume and exit status 130, no traceback
     assert status == 130
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("specs", "expected"),
+    [
+        (["study"], "study"),
+        (["blast"], "blast"),
+        (["MYO=AML", "NGS=Healthy", "KSC=none"], {"MYO": "AML", "NGS": "healthy", "KSC": None}),
+    ],
+)
+def test_class_mapping_reaches_run_benchmark(monkeypatch, tmp_path, specs, expected):
+    seen = {}
+
+    def fake_run_benchmark(**kwargs):
+        seen.update(kwargs)
+        raise KeyboardInterrupt
+
+    import qbloodcell.benchmark
+
+    monkeypatch.setattr(qbloodcell.benchmark, "run_benchmark", fake_run_benchmark)
+    argv = ["benchmark", "--data", str(tmp_path), "--class-mapping", *specs, "--no-progress"]
+    assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 130
+    assert seen["class_mapping"] == expected
+
+
+def test_class_mapping_grouping_with_changes_is_written_out(monkeypatch, tmp_path):
+    from qbloodcell.datasets import CLASS_MAPPINGS
+
+    seen = {}
+
+    def fake_run_benchmark(**kwargs):
+        seen.update(kwargs)
+        raise KeyboardInterrupt
+
+    import qbloodcell.benchmark
+
+    monkeypatch.setattr(qbloodcell.benchmark, "run_benchmark", fake_run_benchmark)
+    argv = ["benchmark", "--data", str(tmp_path), "--class-mapping", "study", "KSC=none"]
+    cli.main([*argv, "--out", str(tmp_path / "out"), "--no-progress"])
+    assert seen["class_mapping"] == {**CLASS_MAPPINGS["study"], "KSC": None}
+
+
+def test_folder_data_needing_a_mapping_exits_2_naming_the_folders(tmp_path, capsys):
+    from PIL import Image
+
+    for name in ("blasts", "neutrophils"):
+        (tmp_path / "cells" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (16, 16), (i * 20, 50, 90)).save(
+                tmp_path / "cells" / name / f"{i}.png"
+            )
+    argv = ["benchmark", "--data", str(tmp_path / "cells"), "--out", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--no-progress"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "['blasts', 'neutrophils']" in err
+    assert "--class-mapping blasts=AML neutrophils=healthy" in err
+    assert "Traceback" not in err
 
 
 def _mean_colour(batch):

@@ -13,6 +13,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import qbloodcell
 
@@ -72,7 +73,18 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "--data",
         type=Path,
         metavar="PATH",
-        help="folder of a local AML-Cytomorphology_LMU copy (default: synthetic images)",
+        help="a local AML-Cytomorphology_LMU copy or any folder of class folders, detected "
+        "from the folder names; images are cached in $QBLOODCELL_CACHE_DIR or the user "
+        "cache folder (default: synthetic images)",
+    )
+    bench.add_argument(
+        "--class-mapping",
+        nargs="+",
+        metavar="SPEC",
+        help="with --data and the binary target, which classes are AML: 'blast' (default: "
+        "blasts and promyelocytes), 'study' (all but NGS LYT MON NGB, the study code's "
+        "grouping), then optional NAME=AML, NAME=healthy or NAME=none changes, e.g. "
+        "'study KSC=none' or 'blasts=AML neutrophils=healthy' for your own folders",
     )
     bench.add_argument(
         "--target",
@@ -151,10 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.data is not None and not args.data.exists():
         bench_parser.error(
             f"--data {args.data}: no such folder; give a local copy of AML-Cytomorphology_LMU "
-            "(one sub-folder of images per class), or leave --data out for synthetic images."
+            "or any folder with one sub-folder of images per class, or leave --data out for "
+            "synthetic images."
         )
     if args.scheduler is not None and args.backend != "dask":
         bench_parser.error("--scheduler needs --backend dask.")
+    class_mapping = _parse_class_mapping(args.class_mapping, bench_parser)
+    if class_mapping is not None and args.data is None:
+        bench_parser.error("--class-mapping needs --data: synthetic images have their labels.")
 
     from qbloodcell.benchmark import run_benchmark
 
@@ -168,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 n_seeds=args.seeds,
                 data=args.data,
                 target=args.target,
+                class_mapping=class_mapping,
                 out=args.out,
                 resume=args.resume,
                 overwrite=args.overwrite,
@@ -185,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (ValueError, FileNotFoundError, ImportError) as exc:
+    except (ValueError, FileNotFoundError, PermissionError, ImportError) as exc:
         bench_parser.error(str(exc))
 
     print()
@@ -197,6 +214,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     for path in result.files.values():
         print(f"  {path}")
     return 0
+
+
+def _parse_class_mapping(specs: list[str] | None, parser: argparse.ArgumentParser) -> Any:
+    """``--class-mapping`` as ``class_mapping``: a grouping name, or a dict of changes."""
+    from qbloodcell.datasets import CLASS_MAPPINGS
+
+    if specs is None:
+        return None
+    labels = {"aml": "AML", "healthy": "healthy", "none": None}
+    base: str | None = None
+    changes: dict[str, str | None] = {}
+    for position, spec in enumerate(specs):
+        name, equals, label = spec.partition("=")
+        if not equals:
+            if position != 0 or name not in CLASS_MAPPINGS:
+                parser.error(
+                    f"--class-mapping {spec!r}: the first value may name a grouping "
+                    f"({', '.join(CLASS_MAPPINGS)}), the others must be NAME=AML, "
+                    "NAME=healthy or NAME=none."
+                )
+            base = name
+        elif not name or label.lower() not in labels:
+            parser.error(f"--class-mapping {spec!r}: write NAME=AML, NAME=healthy or NAME=none.")
+        else:
+            changes[name] = labels[label.lower()]
+    if not changes:
+        return base
+    # a grouping with changes: the grouping written out, then the changes over it
+    return {**(CLASS_MAPPINGS[base] if base is not None else {}), **changes}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,9 +11,12 @@ import tifffile
 from skimage.io import imsave
 
 import qbloodcell.datasets._loaders as loaders
+import qbloodcell.datasets._reading as reading
 from qbloodcell.datasets import (
     AML_CLASSES,
     AML_CYTOMORPHOLOGY_CLASSES,
+    CLASS_MAPPINGS,
+    STUDY_HEALTHY_CLASSES,
     load_aml_cytomorphology,
     load_image_folder,
 )
@@ -118,14 +121,29 @@ def test_class_mapping_moves_and_drops(tcia_tree):
     [
         ({"class_mapping": {"XYZ": "AML"}}, ValueError, "unknown class code 'XYZ'"),
         ({"class_mapping": {"MYO": "blast"}}, ValueError, r"class_mapping\['MYO'\] must be"),
-        ({"class_mapping": ["MYO"]}, TypeError, "class_mapping must be a dict"),
+        ({"class_mapping": ["MYO"]}, TypeError, "class_mapping must be None, one of"),
+        ({"class_mapping": "blasts"}, ValueError, r"class_mapping must be .*\['blast', 'study'\]"),
         (
             {"class_mapping": {"MYO": "AML"}, "target": "morphology"},
             ValueError,
             "only applies to target='binary'",
         ),
-        ({"target": "cells"}, ValueError, "target must be 'binary' or 'morphology'"),
-        ({"image_size": 2}, ValueError, "image_size must be an int >= 8"),
+        (
+            {"class_mapping": "study", "target": "morphology"},
+            ValueError,
+            "only applies to target='binary'",
+        ),
+        ({"target": "cells"}, ValueError, r"target must be one of \['binary', 'morphology'\]"),
+        ({"target": 1}, TypeError, "target must be one of"),
+        ({"image_size": 2}, ValueError, "image_size must be an integer >= 8; got 2"),
+        ({"image_size": 16.0}, TypeError, "image_size must be an integer >= 8"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be a non-zero integer"),
+        ({"n_jobs": 1.5}, TypeError, "n_jobs must be"),
+        ({"n_samples_per_class": 0}, ValueError, "n_samples_per_class must be an integer >= 1"),
+        ({"random_state": -1}, ValueError, "random_state must be"),
+        ({"cache": 3}, TypeError, "cache must be True or False or a str or path-like"),
+        ({"progress": "yes"}, TypeError, "progress must be True or False"),
+        ({"return_X_y": 1}, TypeError, "return_X_y must be True or False"),
     ],
 )
 def test_bad_arguments(tcia_tree, kwargs, error, match):
@@ -135,13 +153,13 @@ def test_bad_arguments(tcia_tree, kwargs, error, match):
 
 def test_subset_reads_only_chosen_files(tcia_tree, monkeypatch):
     read = []
-    original = loaders._read_one
+    original = reading.read_resized
 
     def counting_read(path, image_size):
         read.append(path)
         return original(path, image_size)
 
-    monkeypatch.setattr(loaders, "_read_one", counting_read)
+    monkeypatch.setattr(reading, "read_resized", counting_read)
     data = _load_quietly(tcia_tree, image_size=16, n_samples_per_class=2, random_state=0)
     assert len(read) == 4
     assert sorted(read) == sorted(data.filenames.tolist() + data.skipped_files)
@@ -165,8 +183,8 @@ def test_subset_too_large_names_class(tcia_tree):
 
 
 def test_parallel_reading_gives_same_result(tcia_tree):
-    serial = _load_quietly(tcia_tree, image_size=16)
-    parallel = _load_quietly(tcia_tree, image_size=16, n_jobs=2)
+    serial = _load_quietly(tcia_tree, image_size=16, n_jobs=1, cache=False)
+    parallel = _load_quietly(tcia_tree, image_size=16, n_jobs=2, cache=False)
     np.testing.assert_array_equal(serial.images, parallel.images)
     np.testing.assert_array_equal(serial.filenames, parallel.filenames)
     assert serial.skipped_files == parallel.skipped_files
@@ -188,8 +206,10 @@ def test_missing_root_and_no_class_folders(tmp_path):
     file.write_text("x")
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         load_aml_cytomorphology(file)
-    with pytest.raises(TypeError, match="root must be a str or path-like"):
+    with pytest.raises(TypeError, match="root must be a str or path-like; got 42"):
         load_aml_cytomorphology(42)
+    with pytest.raises(TypeError, match="root must be a str or path-like"):
+        load_image_folder(None)
 
 
 def test_only_empty_class_folders_raise(tmp_path):
@@ -265,10 +285,18 @@ def test_image_folder_extensions(folder_tree):
         warnings.simplefilter("ignore", UserWarning)
         data = load_image_folder(folder_tree, image_size=12, extensions=["PNG", ".tif"])
     assert sorted(Path(f).name for f in data.filenames) == ["gray.tif", "one.png"]
-    with pytest.raises(ValueError, match="extensions is empty"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        only_jpeg = load_image_folder(folder_tree, image_size=12, extensions="jpg")
+    assert [Path(f).name for f in only_jpeg.filenames] == ["photo.jpg"]
+    with pytest.raises(ValueError, match="extensions must be a file extension or a non-empty"):
         load_image_folder(folder_tree, extensions=[])
-    with pytest.raises(TypeError, match="extensions must be an iterable"):
+    with pytest.raises(ValueError, match="extensions must be"):
+        load_image_folder(folder_tree, extensions=["."])
+    with pytest.raises(TypeError, match="extensions must be"):
         load_image_folder(folder_tree, extensions=3)
+    with pytest.raises(TypeError, match="extensions must be"):
+        load_image_folder(folder_tree, extensions=[".png", 3])
 
 
 def test_image_folder_corrupt_file_listed(folder_tree):
@@ -326,3 +354,179 @@ def test_palette_cmyk_and_gray_alpha_images_are_read_as_colours(tmp_path):
         # the red top half and the near-white bottom half survive every encoding
         np.testing.assert_allclose(image[4, 4], [200, 30, 30], atol=6)
         np.testing.assert_allclose(image[28, 28], [250, 250, 250], atol=6)
+
+
+# --- class mappings ------------------------------------------------------------------
+
+
+def test_named_mappings_cover_every_class_with_published_totals():
+    counts = {code: n for code, (_, n) in AML_CYTOMORPHOLOGY_CLASSES.items()}
+    for mapping in CLASS_MAPPINGS.values():
+        assert set(mapping) == set(AML_CYTOMORPHOLOGY_CLASSES)
+        assert set(mapping.values()) == {"AML", "healthy"}
+    blast_aml = sum(counts[c] for c, label in CLASS_MAPPINGS["blast"].items() if label == "AML")
+    study_aml = sum(counts[c] for c, label in CLASS_MAPPINGS["study"].items() if label == "AML")
+    assert blast_aml == 3382
+    assert study_aml == 4046
+    assert {c for c, label in CLASS_MAPPINGS["study"].items() if label == "healthy"} == set(
+        STUDY_HEALTHY_CLASSES
+    )
+    # the study code's list, plus PMB (not listed there) with PMO
+    study_code_aml = {"MYB", "MOB", "MMZ", "KSC", "BAS", "EBO", "EOS", "LYA", "MYO", "PMO"}
+    assert {c for c, label in CLASS_MAPPINGS["study"].items() if label == "AML"} == {
+        *study_code_aml,
+        "PMB",
+    }
+
+
+def test_study_mapping_by_name_and_as_changes(tcia_tree):
+    study = _load_quietly(tcia_tree, image_size=16, class_mapping="study", cache=False)
+    # MYO and PMO are AML in both; LYT and NGS healthy in both
+    np.testing.assert_array_equal(study.target == 1, np.isin(study.class_names, ["MYO", "PMO"]))
+    assert 'class_mapping="study"' in study.DESCR
+    without_pmo = _load_quietly(
+        tcia_tree, image_size=16, class_mapping={**CLASS_MAPPINGS["study"], "PMO": None}
+    )
+    assert "PMO" not in set(without_pmo.class_names.tolist())
+    assert "left out: PMO" in without_pmo.DESCR
+
+
+def test_mapping_changes_do_not_leak_into_the_presets(tcia_tree):
+    before = {name: dict(mapping) for name, mapping in CLASS_MAPPINGS.items()}
+    _load_quietly(tcia_tree, image_size=16, class_mapping={"NGS": "AML"}, cache=False)
+    assert before == CLASS_MAPPINGS
+
+
+@pytest.fixture
+def named_tree(tmp_path):
+    """A folder tree whose folders are not class codes, plus one that is (MYO)."""
+    root = tmp_path / "cells"
+    for name, value, count in [("blasts", 40, 3), ("neutrophils", 120, 2), ("MYO", 80, 2)]:
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            _write_tiff(root / name / f"{i}.tiff", value, rgba=False)
+    return root
+
+
+def test_folder_tree_binary_target(named_tree):
+    data = load_image_folder(
+        named_tree,
+        image_size=16,
+        target="binary",
+        class_mapping={"blasts": "AML", "neutrophils": "healthy"},
+        cache=False,
+    )
+    assert data.target_names.tolist() == ["healthy", "AML"]
+    # MYO follows the default ("blast") grouping
+    np.testing.assert_array_equal(data.target == 1, data.class_names != "neutrophils")
+    assert np.bincount(data.target).tolist() == [2, 5]
+    dropped = load_image_folder(
+        named_tree,
+        image_size=16,
+        target="binary",
+        class_mapping={"blasts": "AML", "neutrophils": "healthy", "MYO": None},
+        n_samples_per_class=2,
+        random_state=0,
+        cache=False,
+    )
+    assert sorted(set(dropped.class_names.tolist())) == ["blasts", "neutrophils"]
+    assert np.bincount(dropped.target).tolist() == [2, 2]
+
+
+def test_folder_tree_binary_errors_name_the_folders(named_tree):
+    with pytest.raises(ValueError, match=r"\['blasts', 'neutrophils'\].*--class-mapping"):
+        load_image_folder(named_tree, target="binary", cache=False)
+    with pytest.raises(ValueError, match=r"class_mapping names \['blast'\]"):
+        load_image_folder(named_tree, target="binary", class_mapping={"blast": "AML"}, cache=False)
+    with pytest.raises(ValueError, match="only applies to target='binary'"):
+        load_image_folder(named_tree, class_mapping="study", cache=False)
+    with pytest.raises(ValueError, match="leaves out every class folder"):
+        load_image_folder(
+            named_tree,
+            target="binary",
+            class_mapping={"blasts": None, "neutrophils": None, "MYO": None},
+            cache=False,
+        )
+
+
+def test_folders_named_after_the_target_need_no_mapping(tmp_path):
+    for name, value in [("AML", 40), ("healthy", 200)]:
+        (tmp_path / name).mkdir()
+        _write_tiff(tmp_path / name / "a.tiff", value)
+    data = load_image_folder(tmp_path, image_size=16, target="binary", cache=False)
+    np.testing.assert_array_equal(data.target, (data.class_names == "AML").astype(int))
+
+
+def test_layout_detection(tcia_tree, named_tree, tmp_path):
+    assert loaders.detect_layout(tcia_tree) == ("tcia", tcia_tree / "AML-Cytomorphology_LMU")
+    # a folder beside the class codes makes it a folder tree: nothing is silently ignored
+    assert loaders.detect_layout(named_tree) == ("folder", named_tree)
+    plain = tmp_path / "plain"
+    (plain / "a").mkdir(parents=True)
+    assert loaders.detect_layout(plain) == ("folder", plain)
+
+
+def test_load_class_tree_reads_either_layout(tcia_tree, named_tree):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tcia, what = loaders.load_class_tree(tcia_tree, class_mapping="study", cache=False)
+        direct = load_aml_cytomorphology(tcia_tree, class_mapping="study", cache=False)
+    assert what.startswith("AML-Cytomorphology_LMU layout at ")
+    assert what.endswith("class_mapping=study")
+    np.testing.assert_array_equal(tcia.images, direct.images)
+    np.testing.assert_array_equal(tcia.target, direct.target)
+
+    mapping = {"blasts": "AML", "neutrophils": "healthy"}
+    folder, what = loaders.load_class_tree(named_tree, class_mapping=mapping, cache=False)
+    assert what.startswith(f"class folders at {named_tree} (3 classes)")
+    assert np.bincount(folder.target).tolist() == [2, 5]
+    classes, _ = loaders.load_class_tree(named_tree, target="morphology", cache=False)
+    assert classes.target_names.tolist() == ["MYO", "blasts", "neutrophils"]
+
+
+# --- unreadable folders --------------------------------------------------------------
+
+
+def _deny_listing(monkeypatch, denied: Path) -> None:
+    """Make listing ``denied`` fail as it does without read permission.
+
+    chmod does not deny a root user (the tests may run as root), so listing is refused
+    here instead, for that one folder.
+    """
+    original = loaders.os.scandir
+
+    def scandir(path=".", *args):
+        if Path(path) == denied:
+            raise PermissionError(13, "Permission denied", str(path))
+        return original(path, *args)
+
+    monkeypatch.setattr(loaders.os, "scandir", scandir)
+
+
+def test_unreadable_class_folder_is_reported_like_an_unreadable_file(tcia_tree, monkeypatch):
+    denied = tcia_tree / "AML-Cytomorphology_LMU" / "NGS"
+    _deny_listing(monkeypatch, denied)
+    data, messages = _call_recording_warnings(
+        load_aml_cytomorphology, tcia_tree, image_size=16, cache=False
+    )
+    assert f"Skipping unreadable class folder {str(denied)!r} (PermissionError" in messages
+    assert str(denied) in data.skipped_files
+    assert "NGS" not in set(data.class_names.tolist())
+    assert np.bincount(data.target).tolist() == [3, 6]  # LYT, and MYO + PMO
+    assert "NGS (segmented neutrophil)" not in messages  # not reported as empty too
+
+
+def test_unreadable_folder_in_a_folder_tree(folder_tree, monkeypatch):
+    _deny_listing(monkeypatch, folder_tree / "b_cells")
+    data, messages = _call_recording_warnings(
+        load_image_folder, folder_tree, image_size=12, cache=False
+    )
+    assert "Skipping unreadable class folder" in messages
+    assert data.skipped_files == [str(folder_tree / "b_cells")]
+    assert data.target_names.tolist() == ["a_cells"]
+
+
+def test_unreadable_root_says_so(folder_tree, monkeypatch):
+    _deny_listing(monkeypatch, folder_tree)
+    with pytest.raises(PermissionError, match=r"cannot be listed.*give read access"):
+        load_image_folder(folder_tree, cache=False)

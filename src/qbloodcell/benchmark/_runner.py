@@ -44,6 +44,7 @@ from qbloodcell.benchmark._report import (
     write_outputs,
     write_rows,
 )
+from qbloodcell.datasets._loaders import CLASS_MAPPING_SPECS
 
 #: The study's sample sizes (images per class) and our default number of seeds.
 STUDY_SIZES = (50, 100, 200, 250)
@@ -73,10 +74,14 @@ _RUN_BENCHMARK_SPECS: dict[str, list[Spec]] = {
     "n_seeds": [NoneValue(), Integer(1)],
     "data": [
         NoneValue(),
-        InstanceOf((str, os.PathLike), "a path to a local AML-Cytomorphology_LMU copy"),
+        InstanceOf(
+            (str, os.PathLike),
+            "a path to a local AML-Cytomorphology_LMU copy or a folder of class folders",
+        ),
         InstanceOf((tuple, list), "a pair (images, y)"),
     ],
     "target": [Options(["binary", "morphology"])],
+    "class_mapping": CLASS_MAPPING_SPECS,
     "out": [NoneValue(), PathLike()],
     "resume": [Boolean()],
     "overwrite": [Boolean()],
@@ -109,6 +114,7 @@ def run_benchmark(
     n_seeds: int | None = None,
     data: Any = None,
     target: str = "binary",
+    class_mapping: Any = None,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -152,13 +158,25 @@ def run_benchmark(
     data : None, path or (images, y), default=None
         None: synthetic images from :func:`qbloodcell.datasets.make_blood_cells` (a pool
         of twice the largest size per class, seeded by ``random_state``). A path: a local
-        copy of AML-Cytomorphology_LMU, read by
-        :func:`qbloodcell.datasets.load_aml_cytomorphology`. A pair ``(images, y)``: your
-        own images (any batch ``BloodCellFeatures`` accepts) and labels.
+        copy of AML-Cytomorphology_LMU (read by
+        :func:`qbloodcell.datasets.load_aml_cytomorphology`) or any folder with one
+        sub-folder of images per class (read by
+        :func:`qbloodcell.datasets.load_image_folder`), told apart by the folder names:
+        folders named only with the dataset's class codes (``MYO``, ``NGS``, ...) are
+        the dataset's layout. Images are read in parallel and cached on disk. A pair
+        ``(images, y)``: your own images (any batch ``BloodCellFeatures`` accepts) and
+        labels.
     target : {"binary", "morphology"}, default="binary"
         ``"binary"``: AML vs healthy. ``"morphology"``: the cell classes (15 in the real
         dataset, the rendered cell types for synthetic data); a method whose classifier is
         binary-only is reported as unavailable. Ignored when ``data`` is ``(images, y)``.
+    class_mapping : {"blast", "study"}, dict or None, default=None
+        With ``data`` a path and ``target="binary"``: which classes are AML. ``"blast"``
+        (None) the blast and blast-equivalent classes, ``"study"`` every class but the
+        four common mature ones (the study code's grouping), a dict maps class names to
+        ``"AML"``, ``"healthy"`` or ``None`` (see
+        :func:`qbloodcell.datasets.load_aml_cytomorphology`); a folder tree whose
+        folders are not class codes needs a dict.
     out : path or None, default=None
         Folder for results.csv (written row by row as runs finish), summary.json,
         table.md, accuracy_vs_samples.png and train_time.png; None writes nothing.
@@ -242,6 +260,7 @@ def run_benchmark(
             "n_seeds": n_seeds,
             "data": data,
             "target": target,
+            "class_mapping": class_mapping,
             "out": out,
             "resume": resume,
             "overwrite": overwrite,
@@ -276,7 +295,9 @@ def run_benchmark(
     random_state = int(random_state)
 
     specs = resolve_methods(methods, quick=quick)
-    images, y, data_description = _load_data(data, target, sizes, random_state)
+    images, y, data_description = _load_data(
+        data, target, sizes, random_state, class_mapping=class_mapping, progress=progress
+    )
     data_id = _fingerprint(images, y)
     labels = {spec.name: spec.label for spec in specs}
 
@@ -409,8 +430,19 @@ def run_benchmark(
 
 
 def _load_data(
-    data: Any, target: str, sizes: Sequence[int], random_state: int
+    data: Any,
+    target: str,
+    sizes: Sequence[int],
+    random_state: int,
+    *,
+    class_mapping: Any = None,
+    progress: bool = False,
 ) -> tuple[Any, np.ndarray, str]:
+    if class_mapping is not None and not isinstance(data, str | os.PathLike):
+        raise ValueError(
+            "class_mapping groups the class folders of data=PATH; with synthetic images "
+            "or data=(images, y) the labels are given: leave class_mapping out."
+        )
     if data is None:
         from qbloodcell.datasets import make_blood_cells
 
@@ -438,12 +470,15 @@ def _load_data(
         if not path.exists():
             raise FileNotFoundError(
                 f"data={str(data)!r} does not exist: give the folder of a local copy of the "
-                "AML-Cytomorphology_LMU dataset (one sub-folder of images per cell class)."
+                "AML-Cytomorphology_LMU dataset, or any folder with one sub-folder of "
+                "images per class."
             )
-        from qbloodcell.datasets import load_aml_cytomorphology
+        from qbloodcell.datasets._loaders import load_class_tree
 
-        bunch = load_aml_cytomorphology(path, target=target)
-        return bunch.images, np.asarray(bunch.target), f"AML-Cytomorphology_LMU at {path}"
+        bunch, description = load_class_tree(
+            path, target=target, class_mapping=class_mapping, progress=progress
+        )
+        return bunch.images, np.asarray(bunch.target), description
     if len(data) != 2:
         raise ValueError(
             f"data must be a pair (images, y) when it is a {type(data).__name__}; got "

@@ -5,11 +5,16 @@
 - :func:`load_aml_cytomorphology` reads a local copy of the TCIA AML-Cytomorphology_LMU
   dataset; :func:`load_image_folder` any one-folder-per-class image collection.
 - :func:`balanced_indices` draws a class-balanced random subsample.
+
+Loaded images are cached on disk (:func:`get_cache_dir`, :func:`clear_cache`).
 """
 
+from qbloodcell.datasets._cache import clear_cache, get_cache_dir
 from qbloodcell.datasets._loaders import (
     AML_CLASSES,
     AML_CYTOMORPHOLOGY_CLASSES,
+    CLASS_MAPPINGS,
+    STUDY_HEALTHY_CLASSES,
     load_aml_cytomorphology,
     load_image_folder,
 )
@@ -19,7 +24,11 @@ from qbloodcell.datasets._synthetic import make_blood_cells
 __all__ = [
     "AML_CLASSES",
     "AML_CYTOMORPHOLOGY_CLASSES",
+    "CLASS_MAPPINGS",
+    "STUDY_HEALTHY_CLASSES",
     "balanced_indices",
+    "clear_cache",
+    "get_cache_dir",
     "load_aml_cytomorphology",
     "load_image_folder",
     "make_blood_cells",

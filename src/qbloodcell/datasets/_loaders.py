@@ -2,12 +2,13 @@
 
 Nothing is downloaded: the loaders read a local copy. Files are listed (and, with
 ``n_samples_per_class``, subsampled) before any image is read, so that a small balanced
-subset of a large collection costs only the files it contains.
+subset of a large collection costs only the files it contains. Images are decoded and
+resized by :mod:`qbloodcell.datasets._reading`, in threads, and kept in the on-disk cache
+of :mod:`qbloodcell.datasets._cache`, so that a second load reads no image file.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,21 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
-from qbloodcell._images import MIN_IMAGE_SIDE, check_images
+from qbloodcell._images import MIN_IMAGE_SIDE
+from qbloodcell._validation import (
+    Boolean,
+    InstanceOf,
+    Integer,
+    NJobs,
+    NoneValue,
+    Options,
+    PathLike,
+    RandomState,
+    Spec,
+    check_arguments,
+)
+from qbloodcell.datasets._cache import get_cache_dir, read_through_cache
+from qbloodcell.datasets._reading import ReadResult, read_many
 from qbloodcell.datasets._sampling import balanced_indices
 
 #: File extensions read by default (compared case-insensitively).
@@ -43,9 +58,27 @@ AML_CYTOMORPHOLOGY_CLASSES: dict[str, tuple[str, int]] = {
     "LYA": ("atypical lymphocyte", 11),
 }
 
-#: Default binary grouping: the blast and blast-equivalent classes are "AML", every other
-#: class "healthy".
+#: The AML side of the default ("blast") binary grouping: the blast and blast-equivalent
+#: classes; every other class is "healthy".
 AML_CLASSES = ("MYO", "MOB", "PMO", "PMB")
+
+#: The healthy side of the "study" grouping (the study's published code): the four
+#: classes of mature leukocytes most common in normal blood; every other class is "AML".
+STUDY_HEALTHY_CLASSES = ("NGS", "LYT", "MON", "NGB")
+
+#: Named binary groupings of the 15 classes (class code -> "AML" or "healthy"), for
+#: ``class_mapping``: ``"blast"`` (the default) and ``"study"``.
+CLASS_MAPPINGS: dict[str, dict[str, str | None]] = {
+    "blast": {
+        code: ("AML" if code in AML_CLASSES else "healthy") for code in AML_CYTOMORPHOLOGY_CLASSES
+    },
+    # the study's code lists 14 classes; PMB, not listed, joins PMO (the same cell type
+    # with a bilobed nucleus), which the code puts on the AML side
+    "study": {
+        code: ("healthy" if code in STUDY_HEALTHY_CLASSES else "AML")
+        for code in AML_CYTOMORPHOLOGY_CLASSES
+    },
+}
 
 _BINARY_NAMES = ("healthy", "AML")
 
@@ -77,19 +110,73 @@ Image folder loaded by qbloodcell.datasets.load_image_folder
 
 Root: {root}
 Classes (one folder each): {classes}
+target="{target}". {mapping}
 Images: {n_images}, resized to {image_size} x {image_size} RGB.
 Skipped (unreadable) files: {n_skipped}.
 """
+
+
+class _Extensions(Spec):
+    """A file extension or a non-empty tuple or list of them (strings)."""
+
+    def accepts_type(self, value: Any) -> bool:
+        if isinstance(value, str):
+            return True
+        return isinstance(value, tuple | list) and all(isinstance(e, str) for e in value)
+
+    def accepts_value(self, value: Any) -> bool:
+        values = [value] if isinstance(value, str) else value
+        return len(values) > 0 and all(e.strip(".") for e in values)
+
+    def describe(self) -> str:
+        return "a file extension or a non-empty sequence of them, such as ('.png', '.tif')"
+
+    def invalid_value(self) -> Any:
+        return ()
+
+
+#: What ``class_mapping`` accepts, wherever it is an argument (the loaders, run_benchmark).
+CLASS_MAPPING_SPECS: list[Spec] = [
+    NoneValue(),
+    Options(CLASS_MAPPINGS),
+    InstanceOf(Mapping, "a dict from class name to 'AML', 'healthy' or None"),
+]
+
+# the arguments both loaders share; each adds its own ``target``
+_SPECS: dict[str, list[Spec]] = {
+    "root": [PathLike()],
+    "image_size": [Integer(low=MIN_IMAGE_SIDE)],
+    "class_mapping": CLASS_MAPPING_SPECS,
+    "n_samples_per_class": [Integer(low=1), NoneValue()],
+    "random_state": [RandomState(), NoneValue()],
+    "n_jobs": [NJobs(), NoneValue()],
+    "extensions": [_Extensions()],
+    "cache": [Boolean(), PathLike()],
+    "progress": [Boolean()],
+    "return_X_y": [Boolean()],
+}
+_TARGETS_TCIA = ("binary", "morphology")
+_TARGETS_FOLDER = ("folder", "binary")
+
+_MAPPING_HINT = (
+    "Map each class to 'AML', 'healthy' or None (left out), e.g. class_mapping="
+    "{'blasts': 'AML', 'neutrophils': 'healthy'} (on the command line: --class-mapping "
+    "blasts=AML neutrophils=healthy)"
+)
 
 
 def load_image_folder(
     root: str | os.PathLike[str],
     *,
     image_size: int = 64,
+    target: str = "folder",
+    class_mapping: str | Mapping[str, str | None] | None = None,
     n_samples_per_class: int | None = None,
     random_state: Any = None,
-    n_jobs: int | None = None,
-    extensions: Iterable[str] = IMAGE_EXTENSIONS,
+    n_jobs: int | None = -1,
+    extensions: str | Iterable[str] = IMAGE_EXTENSIONS,
+    cache: bool | str | os.PathLike[str] = True,
+    progress: bool = False,
     return_X_y: bool = False,
 ) -> Any:
     """Load images stored one folder per class (``root/<class>/<image>``).
@@ -106,17 +193,36 @@ def load_image_folder(
         ``.``) are ignored.
     image_size : int, default=64
         Side of the square output images, at least 8.
+    target : {"folder", "binary"}, default="folder"
+        ``"folder"``: the class folders, numbered in sorted order of their names.
+        ``"binary"``: 0 = healthy, 1 = AML, each folder grouped by ``class_mapping``.
+    class_mapping : {"blast", "study"}, dict or None, default=None
+        For ``target="binary"`` only: the side of each class folder. A folder named
+        with an AML-Cytomorphology_LMU class code (``MYO``, ``NGS``...) follows the named
+        grouping (see :func:`load_aml_cytomorphology`; ``None`` is ``"blast"``), folders
+        named ``AML`` or ``healthy`` their name. A dict maps folder names to ``"AML"``,
+        ``"healthy"`` or ``None`` (leave the folder out), changing the ``"blast"``
+        grouping; every other folder must be mapped by it.
     n_samples_per_class : int or None, default=None
-        If given, draw this many files at random from every class (with
+        If given, draw this many files at random from every class of the target (with
         :func:`balanced_indices`) before reading, so that only those files are read.
         ``None`` reads every image.
     random_state : int, RandomState instance or None, default=None
         Seeds the draw of ``n_samples_per_class``.
-    n_jobs : int or None, default=None
-        Number of threads reading and resizing images (joblib); ``None`` means 1, ``-1``
-        all processors.
-    extensions : iterable of str, default=(".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+    n_jobs : int or None, default=-1
+        Number of threads reading and resizing images: ``-1`` all cores, ``None`` one
+        unless inside a :func:`joblib.parallel_config` block, as everywhere in qbloodcell.
+    extensions : str or sequence of str, default=(".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
         File extensions to read, compared case-insensitively; other files are ignored.
+    cache : bool or path-like, default=True
+        Keep the resized images in an on-disk cache, so that loading the same files at
+        the same ``image_size`` again reads no image file. ``True``: the folder of
+        :func:`get_cache_dir` (``$QBLOODCELL_CACHE_DIR`` or the user's cache folder);
+        a path: that folder; ``False``: no cache. A file whose size or modification
+        time changed, and a cache entry that is corrupt or from another version of the
+        loader, are read again, never trusted.
+    progress : bool, default=False
+        Show a progress bar (tqdm) while image files are read.
     return_X_y : bool, default=False
         If True, return ``(images, target)`` instead of a Bunch.
 
@@ -124,10 +230,10 @@ def load_image_folder(
     -------
     data : :class:`~sklearn.utils.Bunch`
         ``images`` (uint8, ``(n, image_size, image_size, 3)``), ``target`` (int64 index
-        into ``target_names``), ``target_names`` (the class folder names, sorted),
-        ``class_names`` (the folder of each image), ``filenames`` (path of each image),
-        ``skipped_files`` (paths of files that could not be read; each also raised a
-        warning) and ``DESCR``.
+        into ``target_names``), ``target_names`` (the class folder names, sorted, or
+        ``['healthy', 'AML']``), ``class_names`` (the folder of each image),
+        ``filenames`` (path of each image), ``skipped_files`` (paths of files and class
+        folders that could not be read; each also raised a warning) and ``DESCR``.
     (images, target) : tuple of ndarray
         If ``return_X_y`` is True.
 
@@ -135,15 +241,19 @@ def load_image_folder(
     ------
     FileNotFoundError
         If ``root`` does not exist or is not a folder.
+    TypeError
+        For an argument of the wrong type.
     ValueError
-        If ``root`` has no class folder with images, no image could be read, or a class
-        has fewer than ``n_samples_per_class`` images.
+        For a bad argument value, a class folder ``class_mapping`` does not place, when
+        ``root`` has no class folder with images, no image could be read, or a class has
+        fewer than ``n_samples_per_class`` images.
 
     Warns
     -----
     UserWarning
-        For a class folder without images (the class is left out) and for each file that
-        cannot be read (the file is listed in ``skipped_files``).
+        For a class folder without images (the class is left out), for each file or
+        class folder that cannot be read (listed in ``skipped_files``), and for a cache
+        entry that cannot be used or written.
 
     Examples
     --------
@@ -156,23 +266,51 @@ def load_image_folder(
     ...     (root / name).mkdir()
     ...     for i in range(2):
     ...         tifffile.imwrite(root / name / f"{i}.tif", np.zeros((16, 16, 3), np.uint8))
-    >>> data = load_image_folder(root, image_size=8)
+    >>> data = load_image_folder(root, image_size=8, cache=False)
     >>> data.images.shape, data.target_names.tolist(), data.target.tolist()
     ((4, 8, 8, 3), ['cat', 'dog'], [0, 0, 1, 1])
+    >>> binary = load_image_folder(root, image_size=8, cache=False, target="binary",
+    ...                            class_mapping={"cat": "AML", "dog": "healthy"})
+    >>> binary.target_names.tolist(), binary.target.tolist()
+    (['healthy', 'AML'], [1, 1, 0, 0])
     >>> folder.cleanup()
     """
-    root_path = _check_root(root)
-    image_size = _check_image_size(image_size)
-    extension_set = _check_extensions(extensions)
+    arguments = dict(locals())
+    specs: dict[str, list[Spec]] = {**_SPECS, "target": [Options(_TARGETS_FOLDER)]}
+    check_arguments(arguments, specs)
+    root_path = _existing_folder(root)
+    if class_mapping is not None and target != "binary":
+        raise ValueError(
+            "class_mapping only applies to target='binary'; with target='folder' every "
+            "class folder keeps its own label."
+        )
+    extension_set = _normalise_extensions(extensions)
     folders = _class_folders(root_path)
-    files, classes = _list_files(root_path, folders, extension_set)
+    files, classes, unreadable = _list_files(root_path, folders, extension_set)
     if not files:
         raise ValueError(
             f"No images found in {str(root_path)!r}: expected one sub-folder per class "
             f"holding files with extensions {sorted(extension_set)}."
         )
-    target_names = np.array(sorted(set(classes)))
-    labels = np.searchsorted(target_names, np.array(classes))
+    present = sorted(set(classes))
+    if target == "binary":
+        grouping = _binary_grouping(class_mapping, folders=present, root=root_path)
+        keep = [grouping[name] is not None for name in classes]
+        files = [f for f, k in zip(files, keep, strict=True) if k]
+        classes = [c for c, k in zip(classes, keep, strict=True) if k]
+        if not files:
+            raise ValueError(
+                f"class_mapping leaves out every class folder of {str(root_path)!r}; map "
+                "at least one to 'AML' or 'healthy'."
+            )
+        target_names = np.array(_BINARY_NAMES)
+        labels = np.array([_BINARY_NAMES.index(grouping[c]) for c in classes], dtype=np.int64)
+        mapping_text = _mapping_text(grouping, present, class_mapping)
+        _warn_single_class(labels, target_names, root_path)
+    else:
+        target_names = np.array(present)
+        labels = np.searchsorted(target_names, np.array(classes)).astype(np.int64)
+        mapping_text = "The class folders, numbered in sorted order."
     bunch = _read_selection(
         files,
         np.array(classes),
@@ -182,13 +320,18 @@ def load_image_folder(
         n_samples_per_class=n_samples_per_class,
         random_state=random_state,
         n_jobs=n_jobs,
+        cache=cache,
+        progress=progress,
+        unreadable_folders=unreadable,
     )
     if return_X_y:
         return bunch.images, bunch.target
     bunch.target_names = target_names
     bunch.DESCR = _FOLDER_DESCR.format(
         root=root_path,
-        classes=", ".join(target_names.tolist()),
+        classes=", ".join(present),
+        target=target,
+        mapping=mapping_text,
         n_images=bunch.images.shape[0],
         image_size=image_size,
         n_skipped=len(bunch.skipped_files),
@@ -201,51 +344,60 @@ def load_aml_cytomorphology(
     *,
     image_size: int = 64,
     target: str = "binary",
-    class_mapping: Mapping[str, str | None] | None = None,
+    class_mapping: str | Mapping[str, str | None] | None = None,
     n_samples_per_class: int | None = None,
     random_state: Any = None,
-    n_jobs: int | None = None,
+    n_jobs: int | None = -1,
+    cache: bool | str | os.PathLike[str] = True,
+    progress: bool = False,
     return_X_y: bool = False,
 ) -> Any:
     """Load a local copy of the TCIA AML-Cytomorphology_LMU single-cell dataset.
 
     The dataset [1]_ (used in [2]_) holds 18,365 images of single white blood cells from
     peripheral blood smears of 100 AML patients and 100 controls, sorted by experts into
-    15 morphological classes, one folder of TIFF images per class:
+    15 morphological classes, one folder of TIFF images per class. Two named groupings
+    give the binary target (``class_mapping``):
 
-    ====  =========================  ======  ==============
-    Code  Class                      Images  Default target
-    ====  =========================  ======  ==============
-    NGS   segmented neutrophil         8484  healthy
-    LYT   typical lymphocyte           3937  healthy
-    MYO   myeloblast                   3268  AML
-    MON   monocyte                     1789  healthy
-    EOS   eosinophil                    424  healthy
-    NGB   band neutrophil               109  healthy
-    BAS   basophil                       79  healthy
-    EBO   erythroblast                   78  healthy
-    PMO   promyelocyte                   70  AML
-    MYB   myelocyte                      42  healthy
-    MOB   monoblast                      26  AML
-    PMB   promyelocyte (bilobed)         18  AML
-    KSC   smudge cell                    15  healthy
-    MMZ   metamyelocyte                  15  healthy
-    LYA   atypical lymphocyte            11  healthy
-    ====  =========================  ======  ==============
+    ====  =========================  ======  =======  =======
+    Code  Class                      Images  "blast"  "study"
+    ====  =========================  ======  =======  =======
+    NGS   segmented neutrophil         8484  healthy  healthy
+    LYT   typical lymphocyte           3937  healthy  healthy
+    MYO   myeloblast                   3268  AML      AML
+    MON   monocyte                     1789  healthy  healthy
+    EOS   eosinophil                    424  healthy  AML
+    NGB   band neutrophil               109  healthy  healthy
+    BAS   basophil                       79  healthy  AML
+    EBO   erythroblast                   78  healthy  AML
+    PMO   promyelocyte                   70  AML      AML
+    MYB   myelocyte                      42  healthy  AML
+    MOB   monoblast                      26  AML      AML
+    PMB   promyelocyte (bilobed)         18  AML      AML
+    KSC   smudge cell                    15  healthy  AML
+    MMZ   metamyelocyte                  15  healthy  AML
+    LYA   atypical lymphocyte            11  healthy  AML
+    ====  =========================  ======  =======  =======
 
-    With ``target="binary"`` the blast and blast-equivalent classes form the AML class
-    (3,382 images): the two blast classes of the dataset, myeloblasts and monoblasts, plus
-    the promyelocytes, which the WHO classification counts as blast equivalents in acute
-    promyelocytic leukaemia; every other class is "healthy". Matek et al. [2]_ ask
-    whether a cell has blast character; to keep to the blast classes alone, pass
-    ``class_mapping={"PMO": "healthy", "PMB": "healthy"}`` (or ``None`` to drop them).
-    The labels describe cells, not patients: normal-looking cells from AML patients count
-    as healthy, and so do, by default, the immature non-blast classes (EBO, MYB, MMZ) and
-    the atypical lymphocytes (LYA); move or drop them with ``class_mapping``.
+    ``"blast"`` (the default) asks whether a cell is a blast, as Matek et al. [2]_ do:
+    the AML class (3,382 images) holds the two blast classes of the dataset, myeloblasts
+    and monoblasts, plus the promyelocytes, which the WHO classification counts as blast
+    equivalents in acute promyelocytic leukaemia; every other class is "healthy",
+    including the immature non-blast classes (EBO, MYB, MMZ) and the atypical
+    lymphocytes (LYA). ``"study"`` is the grouping of the benchmarked study's published
+    code: the four mature leukocyte classes most common in normal blood (NGS, LYT, MON,
+    NGB; 14,319 images) are "healthy" and every other class (4,046 images) is "AML", so
+    that eosinophils and basophils (normal mature cells), erythroblasts and immature
+    granulocytes (also seen outside leukaemia), smudge cells and reactive lymphocytes
+    count as AML: it separates "the common normal cells" from "everything else", not
+    blasts from non-blasts. PMB, which that code does not list, is put with PMO on the
+    AML side. In both, the labels describe cells, not patients: normal-looking cells
+    from AML patients count as healthy.
 
     Download the data yourself from TCIA (doi:10.7937/tcia.2019.36f5o9ld; mind the licence
-    and citation terms stated there) and pass the folder that holds the class folders, or any folder above it
-    (up to two levels, e.g. the folder containing ``AML-Cytomorphology_LMU/``).
+    and citation terms stated there) and pass the folder that holds the class folders, or
+    any folder above it (up to two levels, e.g. the folder containing
+    ``AML-Cytomorphology_LMU/``).
 
     Parameters
     ----------
@@ -257,18 +409,27 @@ def load_aml_cytomorphology(
     target : {"binary", "morphology"}, default="binary"
         ``"binary"``: 0 = healthy, 1 = AML, grouped by ``class_mapping``.
         ``"morphology"``: the 15 classes, numbered in the order of the table above.
-    class_mapping : dict or None, default=None
-        For ``target="binary"`` only: changes to the default grouping, mapping a class
-        code to ``"AML"``, ``"healthy"`` or ``None`` (leave the class out). For example
-        ``{"EBO": None, "MYB": None, "MMZ": None}`` drops the immature non-blast classes.
+    class_mapping : {"blast", "study"}, dict or None, default=None
+        For ``target="binary"`` only: the grouping of the table above by name (``None``
+        is ``"blast"``), or a dict of changes to the ``"blast"`` grouping, mapping a
+        class code to ``"AML"``, ``"healthy"`` or ``None`` (leave the class out). For
+        example ``{"EBO": None, "MYB": None, "MMZ": None}`` drops the immature non-blast
+        classes, and ``{**CLASS_MAPPINGS["study"], "KSC": None}`` is the study's grouping
+        without the smudge cells.
     n_samples_per_class : int or None, default=None
         If given, draw this many files at random from every target class (healthy and
         AML for ``"binary"``, each morphology otherwise) before reading anything, so that
         only those files are read. ``None`` reads every image.
     random_state : int, RandomState instance or None, default=None
         Seeds the draw of ``n_samples_per_class``.
-    n_jobs : int or None, default=None
-        Number of threads reading and resizing images (joblib); ``None`` means 1.
+    n_jobs : int or None, default=-1
+        Number of threads reading and resizing images: ``-1`` all cores, ``None`` one
+        unless inside a :func:`joblib.parallel_config` block.
+    cache : bool or path-like, default=True
+        On-disk cache of the resized images, as in :func:`load_image_folder`; a second
+        load of the whole dataset then takes seconds.
+    progress : bool, default=False
+        Show a progress bar (tqdm) while image files are read.
     return_X_y : bool, default=False
         If True, return ``(images, target)`` instead of a Bunch.
 
@@ -278,7 +439,8 @@ def load_aml_cytomorphology(
         ``images`` (uint8, ``(n, image_size, image_size, 3)``), ``target`` (int64),
         ``target_names`` (``['healthy', 'AML']`` or the 15 class codes),
         ``class_names`` (the class code of each image), ``filenames``,
-        ``skipped_files`` (unreadable files; each also raised a warning) and ``DESCR``.
+        ``skipped_files`` (unreadable files and class folders; each also raised a
+        warning) and ``DESCR``.
     (images, target) : tuple of ndarray
         If ``return_X_y`` is True.
 
@@ -287,6 +449,8 @@ def load_aml_cytomorphology(
     FileNotFoundError
         If ``root`` does not exist, or neither it nor a folder up to two levels below
         holds any of the 15 class folders.
+    TypeError
+        For an argument of the wrong type.
     ValueError
         For a bad ``target`` or ``class_mapping``, when no image can be read, or when a
         class has fewer than ``n_samples_per_class`` images.
@@ -295,7 +459,12 @@ def load_aml_cytomorphology(
     -----
     UserWarning
         When some of the 15 class folders are missing or hold no image (named in the
-        message), when other folders are ignored, and for each unreadable file.
+        message), when other folders are ignored, for each unreadable file or class
+        folder, and for a cache entry that cannot be used or written.
+
+    See Also
+    --------
+    load_image_folder : any collection stored one folder per class.
 
     References
     ----------
@@ -316,23 +485,26 @@ def load_aml_cytomorphology(
     >>> from qbloodcell.datasets import load_aml_cytomorphology
     >>> folder = tempfile.TemporaryDirectory()
     >>> root = pathlib.Path(folder.name) / "AML-Cytomorphology_LMU"
-    >>> for code in ["MYO", "NGS"]:
+    >>> for code in ["MYO", "NGS", "EOS"]:
     ...     (root / code).mkdir(parents=True)
     ...     for i in range(3):
     ...         image = np.full((40, 40, 3), 200, np.uint8)
     ...         tifffile.imwrite(root / code / f"{code}_{i}.tiff", image)
     >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")  # the 13 missing classes
-    ...     data = load_aml_cytomorphology(root.parent, image_size=16,
-    ...                                    n_samples_per_class=2, random_state=0)
-    >>> data.images.shape, data.target_names.tolist(), sorted(data.target.tolist())
-    ((4, 16, 16, 3), ['healthy', 'AML'], [0, 0, 1, 1])
+    ...     warnings.simplefilter("ignore")  # the 12 missing classes
+    ...     data = load_aml_cytomorphology(root.parent, image_size=16, cache=False)
+    ...     study = load_aml_cytomorphology(root.parent, image_size=16, cache=False,
+    ...                                     class_mapping="study")
+    >>> data.images.shape, data.target_names.tolist()
+    ((9, 16, 16, 3), ['healthy', 'AML'])
+    >>> np.bincount(data.target).tolist(), np.bincount(study.target).tolist()
+    ([6, 3], [3, 6])
     >>> folder.cleanup()
     """
-    root_path = _check_root(root)
-    image_size = _check_image_size(image_size)
-    if target not in ("binary", "morphology"):
-        raise ValueError(f"target must be 'binary' or 'morphology', got {target!r}.")
+    arguments = dict(locals())
+    specs: dict[str, list[Spec]] = {**_SPECS, "target": [Options(_TARGETS_TCIA)]}
+    check_arguments(arguments, specs)
+    root_path = _existing_folder(root)
     if class_mapping is not None and target != "binary":
         raise ValueError(
             "class_mapping only applies to target='binary'; with target='morphology' "
@@ -357,8 +529,11 @@ def load_aml_cytomorphology(
         for code in known
         if code in present and (grouping is None or grouping[code] is not None)
     ]
-    files, classes = _list_files(dataset_root, wanted, IMAGE_EXTENSIONS, warn_empty=False)
-    empty = [code for code in wanted if code not in set(classes)]
+    files, classes, unreadable = _list_files(
+        dataset_root, wanted, IMAGE_EXTENSIONS, warn_empty=False
+    )
+    unreadable_codes = {Path(folder).name for folder in unreadable}
+    empty = [code for code in wanted if code not in set(classes) and code not in unreadable_codes]
     if missing or empty:
         absent = sorted(set(missing) | set(empty), key=known.index)
         warnings.warn(
@@ -383,17 +558,8 @@ def load_aml_cytomorphology(
             [_BINARY_NAMES.index(grouping[code]) for code in classes],
             dtype=np.int64,
         )
-        aml = [code for code in known if grouping[code] == "AML"]
-        dropped = [code for code in known if grouping[code] is None]
-        mapping_text = f"AML: {', '.join(aml)}; left out: {', '.join(dropped) or 'none'}; "
-        mapping_text += "every other class healthy."
-        if len(np.unique(labels)) < 2:
-            warnings.warn(
-                f"Only the {target_names[labels[0]]!r} class has images in "
-                f"{str(dataset_root)!r}: the binary target has a single class.",
-                UserWarning,
-                stacklevel=2,
-            )
+        mapping_text = _mapping_text(grouping, known, class_mapping)
+        _warn_single_class(labels, target_names, dataset_root)
 
     bunch = _read_selection(
         files,
@@ -404,6 +570,9 @@ def load_aml_cytomorphology(
         n_samples_per_class=n_samples_per_class,
         random_state=random_state,
         n_jobs=n_jobs,
+        cache=cache,
+        progress=progress,
+        unreadable_folders=unreadable,
     )
     if return_X_y:
         return bunch.images, bunch.target
@@ -419,9 +588,74 @@ def load_aml_cytomorphology(
     return bunch
 
 
-def _check_root(root: Any) -> Path:
-    if not isinstance(root, str | os.PathLike):
-        raise TypeError(f"root must be a str or path-like, got {type(root).__name__}.")
+def load_class_tree(
+    root: str | os.PathLike[str],
+    *,
+    target: str = "binary",
+    class_mapping: str | Mapping[str, str | None] | None = None,
+    n_jobs: int | None = -1,
+    cache: bool | str | os.PathLike[str] = True,
+    progress: bool = False,
+) -> tuple[Bunch, str]:
+    """Load ``root`` in whichever layout it has; what ``run_benchmark(data=PATH)`` reads.
+
+    If ``root`` or a folder up to two levels below it holds folders named only with
+    AML-Cytomorphology_LMU class codes, it is read by :func:`load_aml_cytomorphology`
+    (``target`` ``"binary"`` or ``"morphology"``); otherwise every sub-folder of that
+    folder (or of ``root``) is a class, read by :func:`load_image_folder` (``target``
+    ``"binary"``, or ``"morphology"`` for the folders themselves). Returns the Bunch and
+    a one-line description of what was read.
+    """
+    check_arguments({"root": root}, _SPECS)
+    root_path = _existing_folder(root)
+    layout, folder = detect_layout(root_path)
+    mapping_name = class_mapping if isinstance(class_mapping, str | None) else "custom"
+    if layout == "tcia":
+        bunch = load_aml_cytomorphology(
+            root_path,
+            target=target,
+            class_mapping=class_mapping,
+            n_jobs=n_jobs,
+            cache=cache,
+            progress=progress,
+        )
+        what = f"AML-Cytomorphology_LMU layout at {folder}"
+    else:
+        bunch = load_image_folder(
+            folder,
+            target="binary" if target == "binary" else "folder",
+            class_mapping=class_mapping,
+            n_jobs=n_jobs,
+            cache=cache,
+            progress=progress,
+        )
+        what = f"class folders at {folder} ({len(set(bunch.class_names.tolist()))} classes)"
+    if target == "binary":
+        what += f", class_mapping={mapping_name or 'blast'}"
+    return bunch, what
+
+
+def detect_layout(root: Path) -> tuple[str, Path]:
+    """``("tcia", folder)`` or ``("folder", folder)``: how :func:`load_class_tree` reads ``root``.
+
+    The TCIA layout needs a folder (``root`` or up to two levels below) whose sub-folders
+    are all class codes; a tree with other folders beside the codes is read as a folder
+    tree, so that no folder is silently ignored.
+    """
+    try:
+        level = _find_tcia_root(root)
+    except FileNotFoundError:
+        return "folder", root
+    if set(_class_folders(level)) <= set(AML_CYTOMORPHOLOGY_CLASSES):
+        return "tcia", level
+    return "folder", level
+
+
+# ---------------------------------------------------------------------------------------
+# arguments, mappings, folders
+
+
+def _existing_folder(root: str | os.PathLike[str]) -> Path:
     path = Path(root)
     if not path.exists():
         raise FileNotFoundError(f"root folder {str(path)!r} does not exist.")
@@ -430,62 +664,114 @@ def _check_root(root: Any) -> Path:
     return path
 
 
-def _check_image_size(image_size: Any) -> int:
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, int | np.integer)
-        or image_size < MIN_IMAGE_SIDE
-    ):
-        raise ValueError(f"image_size must be an int >= {MIN_IMAGE_SIDE}, got {image_size!r}.")
-    return int(image_size)
+def _normalise_extensions(extensions: str | Iterable[str]) -> set[str]:
+    values = [extensions] if isinstance(extensions, str) else list(extensions)
+    return {"." + value.lower().lstrip(".") for value in values}
 
 
-def _check_extensions(extensions: Any) -> set[str]:
-    if isinstance(extensions, str):
-        extensions = (extensions,)
-    try:
-        out = {
-            str(e).lower() if str(e).startswith(".") else "." + str(e).lower() for e in extensions
-        }
-    except TypeError:
-        raise TypeError(
-            f"extensions must be an iterable of strings such as ('.png', '.tif'), got "
-            f"{extensions!r}."
-        ) from None
-    if not out:
-        raise ValueError("extensions is empty: give at least one file extension.")
-    return out
-
-
-def _binary_grouping(class_mapping: Mapping[str, str | None] | None) -> dict[str, str | None]:
-    grouping: dict[str, str | None] = {
-        code: ("AML" if code in AML_CLASSES else "healthy") for code in AML_CYTOMORPHOLOGY_CLASSES
-    }
-    if class_mapping is None:
-        return grouping
-    if not isinstance(class_mapping, Mapping):
-        raise TypeError(
-            f"class_mapping must be a dict from class code to 'AML', 'healthy' or None, got "
-            f"{type(class_mapping).__name__}."
+def _check_label(name: str, label: Any) -> None:
+    if label not in (*_BINARY_NAMES, None):
+        raise ValueError(
+            f"class_mapping[{name!r}] must be 'AML', 'healthy' or None; got {label!r}."
         )
-    for code, label in class_mapping.items():
-        if code not in grouping:
+
+
+def _binary_grouping(
+    class_mapping: str | Mapping[str, str | None] | None,
+    *,
+    folders: list[str] | None = None,
+    root: Path | None = None,
+) -> dict[str, str | None]:
+    """Class (code or folder name) -> "AML", "healthy" or None (left out).
+
+    ``folders=None``: the 15 class codes, and a dict may name codes only. Otherwise the
+    given class folders, each placed by the dict, else by the named grouping (codes),
+    else by its own name ("AML", "healthy"); a folder placed by none is an error.
+    """
+    name = class_mapping if isinstance(class_mapping, str) else "blast"
+    base = dict(CLASS_MAPPINGS[name])
+    changes: Mapping[str, str | None] = class_mapping if isinstance(class_mapping, Mapping) else {}
+    for key, label in changes.items():
+        _check_label(key, label)
+    if folders is None:
+        unknown = [key for key in changes if key not in base]
+        if unknown:
             raise ValueError(
-                f"class_mapping has an unknown class code {code!r}; the codes are "
+                f"class_mapping has an unknown class code {unknown[0]!r}; the codes are "
                 f"{list(AML_CYTOMORPHOLOGY_CLASSES)}."
             )
-        if label not in (*_BINARY_NAMES, None):
-            raise ValueError(
-                f"class_mapping[{code!r}] must be 'AML', 'healthy' or None, got {label!r}."
-            )
-        grouping[code] = label
+        base.update(changes)
+        return base
+    unknown = [key for key in changes if key not in folders and key not in base]
+    if unknown:
+        raise ValueError(
+            f"class_mapping names {unknown}, which are neither class folders of "
+            f"{str(root)!r} (those are {folders}) nor AML-Cytomorphology_LMU codes."
+        )
+    grouping: dict[str, str | None] = {}
+    unplaced = []
+    for folder in folders:
+        if folder in changes:
+            grouping[folder] = changes[folder]
+        elif folder in base:
+            grouping[folder] = base[folder]
+        elif folder in _BINARY_NAMES:
+            grouping[folder] = folder
+        else:
+            unplaced.append(folder)
+    if unplaced:
+        raise ValueError(
+            f"class_mapping does not say on which side the class folders {unplaced} of "
+            f"{str(root)!r} are. {_MAPPING_HINT}."
+        )
     return grouping
 
 
-def _class_folders(root: Path) -> list[str]:
-    return sorted(
-        entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith(".")
+def _mapping_text(
+    grouping: Mapping[str, str | None], classes: list[str], class_mapping: Any
+) -> str:
+    name = class_mapping if isinstance(class_mapping, str) else "blast"
+    origin = f'class_mapping="{name}"' + (
+        " with changes" if isinstance(class_mapping, Mapping) else ""
     )
+    aml = [c for c in classes if grouping[c] == "AML"]
+    healthy = [c for c in classes if grouping[c] == "healthy"]
+    dropped = [c for c in classes if grouping[c] is None]
+    return (
+        f"{origin}: AML: {', '.join(aml) or 'none'}; healthy: {', '.join(healthy) or 'none'}; "
+        f"left out: {', '.join(dropped) or 'none'}."
+    )
+
+
+def _warn_single_class(labels: np.ndarray, target_names: np.ndarray, root: Path) -> None:
+    if len(np.unique(labels)) < 2:
+        warnings.warn(
+            f"Only the {target_names[labels[0]]!r} class has images in {str(root)!r}: the "
+            "binary target has a single class.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _class_folders(root: Path) -> list[str]:
+    try:
+        with os.scandir(root) as iterator:
+            entries = list(iterator)
+    except PermissionError as error:
+        raise PermissionError(
+            f"the folder {str(root)!r} cannot be listed ({error.strerror}); give read "
+            "access to it, or pass another folder."
+        ) from None
+    return sorted(
+        entry.name for entry in entries if not entry.name.startswith(".") and _is_folder(entry)
+    )
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _find_tcia_root(root: Path) -> Path:
@@ -495,7 +781,12 @@ def _find_tcia_root(root: Path) -> Path:
     for _ in range(3):
         next_level: list[Path] = []
         for folder in candidates:
-            subfolders = _class_folders(folder)
+            try:
+                subfolders = _class_folders(folder)
+            except PermissionError:
+                if folder == root:
+                    raise
+                continue  # an unreadable folder below root cannot hold the dataset
             if codes & set(subfolders):
                 return folder
             next_level.extend(folder / name for name in subfolders)
@@ -510,20 +801,37 @@ def _find_tcia_root(root: Path) -> Path:
 
 def _list_files(
     root: Path, folders: list[str], extensions: Iterable[str], *, warn_empty: bool = True
-) -> tuple[list[str], list[str]]:
-    """Image paths and their class folder, sorted; warns about folders without images."""
+) -> tuple[list[str], list[str], list[str]]:
+    """Image paths and their class folder, sorted, and the class folders that cannot be read.
+
+    Warns about each unreadable folder (it is reported like an unreadable file) and about
+    folders without images.
+    """
     extension_set = {e.lower() for e in extensions}
     files: list[str] = []
     classes: list[str] = []
     empty = []
+    unreadable = []
     for folder in folders:
-        found = sorted(
-            entry.name
-            for entry in (root / folder).iterdir()
-            if entry.is_file()
-            and not entry.name.startswith(".")
-            and entry.suffix.lower() in extension_set
-        )
+        try:
+            with os.scandir(root / folder) as iterator:
+                found = sorted(
+                    entry.name
+                    for entry in iterator
+                    if not entry.name.startswith(".")
+                    and os.path.splitext(entry.name)[1].lower() in extension_set
+                    and entry.is_file()
+                )
+        except OSError as error:
+            unreadable.append(str(root / folder))
+            warnings.warn(
+                f"Skipping unreadable class folder {str(root / folder)!r} "
+                f"({type(error).__name__}: {error.strerror or error}); it is listed in "
+                "skipped_files.",
+                UserWarning,
+                stacklevel=3,
+            )
+            continue
         if not found:
             empty.append(folder)
         files.extend(str(root / folder / name) for name in found)
@@ -535,59 +843,11 @@ def _list_files(
             UserWarning,
             stacklevel=3,
         )
-    return files, classes
+    return files, classes, unreadable
 
 
-# PIL modes whose pixel values are gray levels or RGB(A) colours as they are
-_PIL_DIRECT_MODES = ("1", "L", "RGB", "RGBA", "I;16", "F")
-
-
-def _read_tiff(path: str) -> np.ndarray:
-    """The first image of a TIFF file, with a palette (colour map) applied."""
-    import tifffile
-
-    with tifffile.TiffFile(path) as tiff:
-        page: Any = tiff.pages[0]
-        array = np.asarray(page.asarray())
-        colormap = getattr(page, "colormap", None)
-        if page.photometric == tifffile.PHOTOMETRIC.PALETTE and colormap is not None:
-            # the colour map holds 16-bit RGB entries, one column per palette index
-            array = np.asarray(colormap).T[array].astype(np.uint16)
-        elif page.photometric == tifffile.PHOTOMETRIC.SEPARATED and array.shape[-1] >= 4:
-            # CMYK ink coverage to RGB: each channel is (1 - ink) * (1 - black)
-            scale = float(np.iinfo(array.dtype).max) if array.dtype.kind == "u" else 1.0
-            ink = array[..., :4].astype(np.float64) / scale
-            rgb = (1.0 - ink[..., :3]) * (1.0 - ink[..., 3:4])
-            array = np.rint(rgb * scale).astype(array.dtype)
-    return array
-
-
-def _read_one(path: str, image_size: int) -> tuple[np.ndarray | None, str]:
-    """Read and resize one image; on failure return ``None`` and the reason."""
-    try:
-        if path.lower().endswith((".tif", ".tiff")):
-            array = _read_tiff(path)
-        else:
-            from PIL import Image
-
-            # decode from memory: the file is closed even when decoding fails
-            with open(path, "rb") as file:
-                content = io.BytesIO(file.read())
-            with Image.open(content) as image:
-                if image.mode not in _PIL_DIRECT_MODES:
-                    # palette, CMYK, YCbCr, gray+alpha...: their raw values are not colours
-                    alpha = "A" in image.mode or "transparency" in image.info
-                    array = np.asarray(image.convert("RGBA" if alpha else "RGB"))
-                else:
-                    array = np.asarray(image)
-        # some TIFFs are stored channel-first; the images here have 1, 3 or 4 channels
-        if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
-            array = np.moveaxis(array, 0, -1)
-        resized = check_images([array], image_size=image_size, mode="rgb", argument=path)[0]
-    # any failure on one file (decoder error, truncated file, odd shape) skips that file
-    except Exception as error:
-        return None, f"{type(error).__name__}: {error}"
-    return np.rint(resized * 255.0).astype(np.uint8), ""
+# ---------------------------------------------------------------------------------------
+# reading
 
 
 def _read_selection(
@@ -600,6 +860,9 @@ def _read_selection(
     n_samples_per_class: int | None,
     random_state: Any,
     n_jobs: int | None,
+    cache: bool | str | os.PathLike[str],
+    progress: bool,
+    unreadable_folders: list[str],
 ) -> Bunch:
     """Subsample (optionally), read the files, and drop the unreadable ones with a warning."""
     paths = np.array(files)
@@ -610,19 +873,26 @@ def _read_selection(
         )
         paths, classes, labels = paths[chosen], classes[chosen], labels[chosen]
 
-    if n_jobs is None or n_jobs == 1:
-        results = [_read_one(str(path), image_size) for path in paths]
-    else:
-        from joblib import Parallel, delayed
+    def read(selected: list[str]) -> list[ReadResult]:
+        bar = None
+        if progress:
+            from tqdm import tqdm
 
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_read_one)(str(path), image_size) for path in paths
-        )
+            bar = tqdm(total=len(selected), desc="reading images", unit="image")
+        try:
+            return read_many(
+                selected, image_size, n_jobs=n_jobs, on_done=None if bar is None else bar.update
+            )
+        finally:
+            if bar is not None:
+                bar.close()
 
-    readable = np.array([image is not None for image, _ in results], dtype=bool)
-    skipped = [str(path) for path, ok in zip(paths, readable, strict=True) if not ok]
-    for path, (image, reason) in zip(paths, results, strict=True):
-        if image is None:
+    cache_dir = None if cache is False else get_cache_dir() if cache is True else Path(cache)
+    images, reasons = read_through_cache(paths.tolist(), image_size, cache_dir, read)
+
+    readable = np.array([not reason for reason in reasons], dtype=bool)
+    for path, reason in zip(paths, reasons, strict=True):
+        if reason:
             warnings.warn(
                 f"Skipping unreadable image file {str(path)!r} ({reason}); it is listed in "
                 "skipped_files.",
@@ -632,13 +902,12 @@ def _read_selection(
     if not readable.any():
         raise ValueError(
             f"None of the {len(paths)} image files could be read; the first failure: "
-            f"{paths[0]!r}: {results[0][1]}"
+            f"{paths[0]!r}: {reasons[0]}"
         )
-    images = np.stack([image for image, _ in results if image is not None])
     return Bunch(
-        images=images,
+        images=images[readable] if not readable.all() else images,
         target=labels[readable].astype(np.int64),
         class_names=classes[readable],
         filenames=paths[readable],
-        skipped_files=skipped,
+        skipped_files=[*unreadable_folders, *(str(p) for p in paths[~readable])],
     )
