@@ -22,7 +22,7 @@ DEFAULT_OUT = "qbloodcell-benchmark"
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
-    from qbloodcell.benchmark._methods import BUILTIN_METHODS, DEFAULT_METHODS
+    from qbloodcell.benchmark._methods import DEFAULT_METHODS, builtin_methods
     from qbloodcell.benchmark._runner import DEFAULT_SEEDS, STUDY_SIZES
 
     parser = argparse.ArgumentParser(
@@ -48,10 +48,10 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     bench.add_argument(
         "--methods",
         nargs="+",
-        choices=list(BUILTIN_METHODS),
+        choices=list(builtin_methods()),
         default=list(DEFAULT_METHODS),
         metavar="METHOD",
-        help=f"methods to run, among {', '.join(BUILTIN_METHODS)} (default: "
+        help=f"methods to run, among {', '.join(builtin_methods())} (default: "
         f"{', '.join(DEFAULT_METHODS)})",
     )
     bench.add_argument(

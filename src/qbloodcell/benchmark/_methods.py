@@ -143,16 +143,19 @@ DEFAULT_METHODS: dict[str, _DefaultMethod] = {
     ),
 }
 
-#: Every built-in method: the defaults, and those run only when named
-#: (``--methods reupload``).
-BUILTIN_METHODS: dict[str, _DefaultMethod] = {
-    **DEFAULT_METHODS,
+#: Built-in methods run only when named (``--methods reupload``).
+EXTRA_METHODS: dict[str, _DefaultMethod] = {
     "reupload": _DefaultMethod(
         "Data re-uploading (quantum, simulated)",
         "BloodCellFeatures -> PCA(4) -> DataReuploadingClassifier()",
         _reupload,
     ),
 }
+
+
+def builtin_methods() -> dict[str, _DefaultMethod]:
+    """Every built-in method by name: the defaults first, then those run only when named."""
+    return {**DEFAULT_METHODS, **EXTRA_METHODS}
 
 
 @dataclass(frozen=True)
@@ -213,12 +216,13 @@ def resolve_methods(methods: Any, *, quick: bool) -> list[MethodSpec]:
         if any(spec.name == name for spec in specs):
             raise ValueError(f"method {name!r} is given twice in methods.")
         if value is None:
-            if name not in BUILTIN_METHODS:
+            builtin = builtin_methods()
+            if name not in builtin:
                 raise ValueError(
                     f"unknown method {name!r}: the built-in methods are "
-                    f"{sorted(BUILTIN_METHODS)}; pass methods={{name: factory}} for others."
+                    f"{sorted(builtin)}; pass methods={{name: factory}} for others."
                 )
-            default = BUILTIN_METHODS[name]
+            default = builtin[name]
             specs.append(
                 MethodSpec(
                     name,
