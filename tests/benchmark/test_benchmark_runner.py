@@ -374,3 +374,21 @@ def test_loky_and_dask_give_the_same_results_as_sequential():
     assert metric_table(dask) == metric_table(sequential)
     assert metric_table(default_client) == metric_table(sequential)
     assert len(sequential.runs) == 8
+
+
+def test_dask_without_any_client_starts_its_own():
+    """The user's first way in: no cluster and no default client anywhere."""
+    distributed = pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match="No clients found"):
+        distributed.default_client()
+    X, y = fake_data(n_per_class=20)
+    kwargs = {
+        "methods": {"lr": LogisticRegression()},
+        "sizes": [10],
+        "n_seeds": 2,
+        "data": (X, y),
+        "progress": False,
+        "random_state": 3,
+    }
+    on_dask = run_benchmark(backend="dask", n_jobs=1, **kwargs)
+    assert metric_table(on_dask) == metric_table(run_benchmark(**kwargs))

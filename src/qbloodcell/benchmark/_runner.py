@@ -877,7 +877,8 @@ def _execute_dask(
             )
             index[future.key] = i
             futures.append(future)
-        for future in distributed.as_completed(futures):
+        # the loop of our own client: as_completed would otherwise look for a default one
+        for future in distributed.as_completed(futures, loop=client.loop):
             yield tasks[index[future.key]], future.result()
     finally:
         for future in futures:
