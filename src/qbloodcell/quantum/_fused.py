@@ -100,23 +100,70 @@ def _matrix(operation: Any) -> ComplexArray | None:
         return None
 
 
-class _DiagonalSegment:
-    """``Pi D(x)``: phases ``exp(i angles(x) @ signs)``, then ``state[i] <- c[i] state[p[i]]``."""
+class _Monomials:
+    """The distinct monomials of the parameters that the diagonal gate angles are made of.
 
-    def __init__(self, n_qubits: int) -> None:
+    Every angle of a diagonal segment is a polynomial in the parameters (or, rarely, a
+    function bound row by row), so the phases of a whole segment are
+    ``monomials(values) @ weights`` for one fixed real matrix ``weights``: the angles need
+    not be evaluated gate by gate, and monomials shared by several segments (the repetitions
+    of a feature map) are computed once per call.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.index: dict[Any, int] = {}
+        self.functions: dict[int, Any] = {}
+
+    def _column(self, key: Any) -> int:
+        if key not in self.index:
+            self.index[key] = len(self.keys)
+            self.keys.append(key)
+        return self.index[key]
+
+    def add(self, angle: Any) -> list[tuple[int, float]]:
+        """(monomial column, coefficient) pairs whose sum is ``angle``."""
+        if angle.kind == "constant":
+            return [(self._column(()), float(angle.constant))]
+        if angle.kind == "polynomial":
+            return [(self._column(tuple(columns)), float(c)) for c, columns in angle.terms]
+        column = self._column(("bind", len(self.functions)))
+        self.functions[column] = angle
+        return [(column, 1.0)]
+
+    def __call__(self, values: FloatArray) -> FloatArray:
+        out = np.empty((values.shape[0], len(self.keys)))
+        for column, key in enumerate(self.keys):
+            if column in self.functions:
+                out[:, column] = self.functions[column](values)
+            elif not key:
+                out[:, column] = 1.0
+            else:
+                product = out[:, column]
+                np.copyto(product, values[:, key[0]])
+                for parameter in key[1:]:
+                    product *= values[:, parameter]
+        return out
+
+
+class _DiagonalSegment:
+    """``Pi D(x)``: phases ``monomials(x) @ weights``, then ``state[i] <- c[i] state[p[i]]``."""
+
+    def __init__(self, n_qubits: int, monomials: _Monomials) -> None:
         self.n_qubits = n_qubits
         dimension = 2**n_qubits
+        self.monomials = monomials
         self.permutation = np.arange(dimension)
         self.inverse = np.arange(dimension)
         self.coefficients = np.ones(dimension, dtype=complex)
-        self.angles: list[Any] = []
-        self.signs: list[FloatArray] = []
-        self.signs_matrix: FloatArray | None = None
+        self.signs: dict[int, FloatArray] = {}
+        self.weights: FloatArray | None = None
 
     def add_diagonal(self, phases: FloatArray, angle: Any) -> None:
         # D_g Pi = Pi (Pi^-1 D_g Pi): behind the permutation the diagonal is permuted
-        self.angles.append(angle)
-        self.signs.append(phases[self.inverse])
+        permuted = phases[self.inverse]
+        for column, coefficient in self.monomials.add(angle):
+            self.signs[column] = self.signs.get(column, 0.0) + coefficient * permuted
 
     def add_monomial(self, source: NDArray[np.intp], value: ComplexArray) -> None:
         # (g Pi v)[i] = value[i] * (Pi v)[source[i]]
@@ -125,23 +172,29 @@ class _DiagonalSegment:
         self.inverse = np.argsort(self.permutation)
 
     def finish(self) -> None:
-        if self.signs:
-            self.signs_matrix = np.ascontiguousarray(np.stack(self.signs))
         self.identity_permutation = bool(
             np.all(self.permutation == np.arange(self.permutation.size))
         )
         self.unit_coefficients = bool(np.all(self.coefficients == 1.0))
 
+    def build_weights(self) -> None:
+        """The phase matrix, once every monomial of the circuit is known."""
+        if self.signs:
+            weights = np.zeros((len(self.monomials.keys), 2**self.n_qubits))
+            for column, signs in self.signs.items():
+                weights[column] = signs
+            self.weights = weights
+
     @property
     def constant(self) -> bool:
-        return self.signs_matrix is None
+        return not self.signs
 
-    def __call__(self, states: ComplexArray, values: FloatArray) -> ComplexArray:
-        if self.signs_matrix is not None:
-            angles = np.empty((values.shape[0], len(self.angles)))
-            for column, angle in enumerate(self.angles):
-                angles[:, column] = angle(values)
-            phases = angles @ self.signs_matrix
+    def __call__(
+        self, states: ComplexArray, values: FloatArray, monomials: FloatArray | None
+    ) -> ComplexArray:
+        if self.weights is not None:
+            assert monomials is not None
+            phases = monomials @ self.weights
             # cos and sin written into one complex array: cheaper than np.exp(1j * phases)
             rotation = np.empty(phases.shape, dtype=complex)
             np.cos(phases, out=rotation.real)
@@ -184,7 +237,9 @@ class _LocalSegment:
                 block = np.kron(block, self.matrices.get(qubit, identity))
             self.blocks.append((first, len(qubits), block))
 
-    def __call__(self, states: ComplexArray, values: FloatArray) -> ComplexArray:
+    def __call__(
+        self, states: ComplexArray, values: FloatArray, monomials: FloatArray | None
+    ) -> ComplexArray:
         n_rows, dimension = states.shape
         for first, size, block in self.blocks:
             outer = n_rows * (dimension >> (first + size))
@@ -203,7 +258,9 @@ class _CompiledSegment:
         self.compiled = CompiledCircuit(circuit, parameters)
         self.constant = not circuit.parameters
 
-    def __call__(self, states: ComplexArray, values: FloatArray) -> ComplexArray:
+    def __call__(
+        self, states: ComplexArray, values: FloatArray, monomials: FloatArray | None
+    ) -> ComplexArray:
         return self.compiled.evolve(values, states)
 
 
@@ -275,6 +332,7 @@ class FusedCircuit:
         self.global_phase = compile_angle(circuit.global_phase, parameters)
         index_of = {qubit: index for index, qubit in enumerate(circuit.qubits)}
         segments: list[Any] = []
+        self._monomials = _Monomials()
         current: Any = None
         pending: QuantumCircuit | None = None
 
@@ -308,7 +366,7 @@ class FusedCircuit:
             if kind in ("diagonal", "monomial"):
                 if not isinstance(current, _DiagonalSegment):
                     close()
-                    current = _DiagonalSegment(self.n_qubits)
+                    current = _DiagonalSegment(self.n_qubits, self._monomials)
                 local = _local_index(qubits, self.n_qubits)
                 if kind == "diagonal":
                     phases = np.asarray(_DIAGONAL_PHASES[name])[local]
@@ -335,6 +393,9 @@ class FusedCircuit:
                     pending = QuantumCircuit(circuit.num_qubits)
                 pending.append(operation, [pending.qubits[q] for q in qubits])
         close()
+        for segment in segments:
+            if isinstance(segment, _DiagonalSegment):
+                segment.build_weights()
         self.segments = tuple(segments)
         # with the default initial state, the leading data-independent segments run once
         self._prefix = 0
@@ -344,7 +405,7 @@ class FusedCircuit:
         start[0, 0] = 1.0
         empty = np.zeros((1, self.n_parameters))
         for segment in self.segments[: self._prefix]:
-            start = segment(start, empty)
+            start = segment(start, empty, None)
         self._start = start
 
     def check_values(self, values: Any) -> FloatArray:
@@ -369,8 +430,9 @@ class FusedCircuit:
             segments = segments[self._prefix :]
         else:
             states = np.asarray(states, dtype=complex)
+        monomials = self._monomials(values) if self._monomials.keys else None
         for segment in segments:
-            states = segment(states, values)
+            states = segment(states, values, monomials)
         if self.global_phase.kind != "constant" or self.global_phase.constant != 0.0:
             phase = self.global_phase(values)
             states = states * np.exp(1j * phase)[:, None]

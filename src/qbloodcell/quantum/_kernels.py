@@ -143,6 +143,20 @@ def _for_primitive(circuit: Any, primitive: Any) -> Any:
     return pass_manager.run(circuit)
 
 
+def _one_blas_thread() -> Any:
+    """BLAS on one thread for the kernel's matrix products.
+
+    The products of a kernel are small (a few hundred rows, a few dozen to a few hundred
+    columns): threaded BLAS gains little on them, and its threads wait for each other by
+    spinning, so when other processes use the cores each product can wait for a time slice
+    (measured in benchmarks/bench_kernels.py, with and without ``--blas-threads 1``). This is
+    the equilibrium-propagation relaxation's finding and mechanism, reused.
+    """
+    from qbloodcell.ep._threads import single_threaded_blas
+
+    return single_threaded_blas()
+
+
 def _bit_array(pub_result: Any) -> Any:
     """The measured bits of a sampler PUB result (the one classical register)."""
     data = pub_result.data
@@ -276,7 +290,10 @@ class _QuantumKernel(BaseEstimator):
         validate_params(self)
         self._check_fitted()
         A, B = self._inputs(X, Y)
-        return self._gram(A, B)
+        if self._uses_sampler():
+            return self._gram(A, B)
+        with _one_blas_thread():
+            return self._gram(A, B)
 
     def __call__(self, X: Any, Y: Any = None) -> FloatArray:
         """The Gram matrix, as :meth:`evaluate` (what ``SVC(kernel=...)`` calls)."""
@@ -398,7 +415,8 @@ default="full"
         """
         validate_params(self)
         self._check_fitted()
-        return self._states(self._angles(X, "X"))
+        with _one_blas_thread():
+            return self._states(self._angles(X, "X"))
 
     def _states(self, A: FloatArray) -> ComplexArray:
         return self._simulator(A.shape[1]).evolve(A)
@@ -452,10 +470,24 @@ default="full"
 
 
 def _fidelities(states_a: ComplexArray, states_b: ComplexArray) -> FloatArray:
-    """``|<a_i|b_j>|^2`` for all pairs of rows."""
-    overlaps = states_a.conj() @ states_b.T
-    gram = np.square(overlaps.real)
-    gram += np.square(overlaps.imag)
+    """``|<a_i|b_j>|^2`` for all pairs of rows.
+
+    With ``a = ar + i ai`` and ``b = br + i bi``, ``<a|b>`` has real part ``ar.br + ai.bi``
+    and imaginary part ``ar.bi - ai.br``: two real matrix products of the stacked real and
+    imaginary parts, squared in place. This avoids a complex Gram matrix (twice the memory
+    of the result) and is faster than one complex product followed by ``abs(.)**2``; for
+    ``a is b`` the first product is a symmetric rank-k update.
+    """
+    stacked_a = np.concatenate([states_a.real, states_a.imag], axis=1)
+    stacked_b = (
+        stacked_a if states_b is states_a else np.concatenate([states_b.real, states_b.imag], 1)
+    )
+    rotated_b = np.concatenate([states_b.imag, -states_b.real], axis=1)
+    gram = stacked_a @ stacked_b.T
+    imaginary = stacked_a @ rotated_b.T
+    gram *= gram
+    imaginary *= imaginary
+    gram += imaginary
     return gram
 
 
@@ -554,7 +586,11 @@ default="full"
             exact or estimated with the sampler.
         """
         validate_params(self)
-        return self._bloch(self._angles(X, "X"), check_random_state(self.random_state))
+        A = self._angles(X, "X")
+        if self._uses_sampler():
+            return self._bloch(A, check_random_state(self.random_state))
+        with _one_blas_thread():
+            return self._bloch(A, check_random_state(self.random_state))
 
     def _bloch(self, A: FloatArray, rng: np.random.RandomState) -> FloatArray:
         if self._uses_sampler():
@@ -607,16 +643,16 @@ def _bloch_vectors(states: ComplexArray) -> FloatArray:
     n_rows, dimension = states.shape
     n_qubits = dimension.bit_length() - 1
     vectors = np.empty((n_rows, n_qubits, 3))
+    # <Z_q> for all qubits at once: probabilities times the sign of bit q
+    probabilities = np.square(states.real) + np.square(states.imag)
+    bits = (np.arange(dimension)[:, None] >> np.arange(n_qubits)) & 1
+    vectors[:, :, 2] = probabilities @ (1.0 - 2.0 * bits)
     for qubit in range(n_qubits):
         view = states.reshape(n_rows, dimension >> (qubit + 1), 2, 1 << qubit)
-        low, high = view[:, :, 0, :], view[:, :, 1, :]
         # rho_01 = sum over the other qubits of psi(q=0) * conj(psi(q=1))
-        coherence = np.einsum("rhl,rhl->r", low, high.conj())
-        p0 = np.einsum("rhl,rhl->r", low, low.conj()).real
-        p1 = np.einsum("rhl,rhl->r", high, high.conj()).real
+        coherence = (view[:, :, 0, :] * view[:, :, 1, :].conj()).reshape(n_rows, -1).sum(axis=1)
         vectors[:, qubit, 0] = 2.0 * coherence.real
         vectors[:, qubit, 1] = -2.0 * coherence.imag
-        vectors[:, qubit, 2] = p0 - p1
     return vectors
 
 
@@ -809,15 +845,16 @@ default="full"
             if self.verbose:
                 print(f"[TrainableQuantumKernel] iteration {len(curve)}: alignment {curve[-1]:.6f}")
 
-        initial_alignment = objective.alignment_at(start)
-        result = minimize(
-            objective,
-            start,
-            jac=True,
-            method="L-BFGS-B",
-            callback=record,
-            options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol},
-        )
+        with _one_blas_thread():
+            initial_alignment = objective.alignment_at(start)
+            result = minimize(
+                objective,
+                start,
+                jac=True,
+                method="L-BFGS-B",
+                callback=record,
+                options={"maxiter": self.max_iter, "ftol": self.tol, "gtol": self.tol},
+            )
         weights = np.asarray(result.x, dtype=float)
         alignment = objective.alignment_at(weights)
         if not np.isfinite(alignment):
