@@ -18,6 +18,7 @@ COMPONENTS = {
     "dense": "qbloodcell.baselines",
     "ep": "qbloodcell.ep",
     "vqc": "qbloodcell.quantum",
+    "qsvc": "qbloodcell.quantum",
 }
 
 

@@ -174,3 +174,20 @@ def test_input_errors(problem, fitted):
     bad[0, 1] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         fitted.predict(bad)
+
+
+def test_benchmark_method():
+    from sklearn.decomposition import PCA
+
+    from qbloodcell.benchmark._methods import DEFAULT_METHODS, resolve_methods
+    from qbloodcell.features import BloodCellFeatures
+
+    (spec,) = resolve_methods(["qsvc"], quick=True)
+    model = spec.build(3)
+    assert [type(step) for _, step in model.steps] == [
+        BloodCellFeatures,
+        PCA,
+        QuantumKernelSVC,
+    ]
+    assert model[-1].get_params() == QuantumKernelSVC(random_state=3).get_params()
+    assert "QuantumKernelSVC" in DEFAULT_METHODS["qsvc"].pipeline

@@ -21,6 +21,7 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     "dense": {},
     "ep": {"max_iter": 20},
     "vqc": {},
+    "qsvc": {},
 }
 
 
@@ -64,6 +65,21 @@ def _vqc(*, random_state: int, quick: bool = False) -> Any:
     )
 
 
+def _qsvc(*, random_state: int, quick: bool = False) -> Any:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    from qbloodcell.features import BloodCellFeatures
+    from qbloodcell.quantum import QuantumKernelSVC
+
+    settings = QUICK_SETTINGS["qsvc"] if quick else {}
+    return make_pipeline(
+        BloodCellFeatures(),
+        PCA(n_components=4, random_state=random_state),
+        QuantumKernelSVC(random_state=random_state, **settings),
+    )
+
+
 def _cnn(*, random_state: int, quick: bool = False) -> Any:
     from qbloodcell.baselines import CNNClassifier
 
@@ -99,6 +115,11 @@ DEFAULT_METHODS: dict[str, _DefaultMethod] = {
         "VQC (quantum, simulated)",
         "BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> VQCClassifier",
         _vqc,
+    ),
+    "qsvc": _DefaultMethod(
+        "Quantum kernel SVC (quantum, simulated)",
+        "BloodCellFeatures -> PCA(4) -> QuantumKernelSVC() (fidelity kernel, the defaults)",
+        _qsvc,
     ),
 }
 
