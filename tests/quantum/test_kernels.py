@@ -306,6 +306,10 @@ def test_trainable_kernel_multiclass_target_and_errors(labelled):
         TrainableQuantumKernel(initial_point=[0.0, 1.0]).fit(X, y)
     with pytest.raises(ValueError, match="fitted with 4"):
         kernel(X[:, :3])
+    with pytest.raises(ValueError, match="fitted with 4"):
+        kernel.set_params(shots=10)(np.hstack([X, X]))
+    with pytest.raises(ValueError, match="fitted with 4"):
+        kernel.statevectors(X[:, :2])
 
 
 def test_trainable_kernel_on_eight_qubits():

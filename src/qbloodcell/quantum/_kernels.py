@@ -245,6 +245,11 @@ class _QuantumKernel(BaseEstimator):
     def _inputs(self, X: Any, Y: Any) -> tuple[FloatArray, FloatArray | None]:
         """Angles for X and Y; Y is None when the Gram matrix is K(X, X)."""
         A = self._angles(X, "X")
+        if self._needs_fit and A.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {A.shape[1]} features, but the kernel was fitted with "
+                f"{self.n_features_in_}."
+            )
         if Y is None or Y is X:
             return A, None
         B = self._angles(Y, "Y")
@@ -415,8 +420,9 @@ default="full"
         """
         validate_params(self)
         self._check_fitted()
+        A, _ = self._inputs(X, None)
         with _one_blas_thread():
-            return self._states(self._angles(X, "X"))
+            return self._states(A)
 
     def _states(self, A: FloatArray) -> ComplexArray:
         return self._simulator(A.shape[1]).evolve(A)
@@ -887,11 +893,6 @@ default="full"
         return point
 
     def _states(self, A: FloatArray) -> ComplexArray:
-        if A.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {A.shape[1]} features, but the kernel was fitted with "
-                f"{self.n_features_in_}."
-            )
         simulator = self._simulator(A.shape[1])
         start = np.repeat(_product_state(self.weights_)[None, :], A.shape[0], axis=0)
         return simulator.evolve(A, start)
