@@ -45,7 +45,7 @@ def test_learns_a_separable_problem(problem, kernel, bandwidth):
 def test_equals_svc_on_the_full_precomputed_gram_matrix(problem, fitted):
     X, y, X_test, _ = problem
     scaling = InputScaling.fit(X, "minmax", 0.8)
-    kernel = FidelityQuantumKernel()
+    kernel = FidelityQuantumKernel(feature_map_reps=fitted.feature_map_reps)
     angles, test_angles = scaling.transform(X), scaling.transform(X_test)
     reference = SVC(kernel="precomputed").fit(kernel(angles), y)
     test_gram = kernel(test_angles, angles)
@@ -191,3 +191,18 @@ def test_benchmark_method():
     ]
     assert model[-1].get_params() == QuantumKernelSVC(random_state=3).get_params()
     assert "QuantumKernelSVC" in DEFAULT_METHODS["qsvc"].pipeline
+
+
+def test_default_bandwidth_and_gamma_follow_the_kernel(problem):
+    from qbloodcell.quantum._kernels import KERNEL_DEFAULTS
+
+    X, y, _, _ = problem
+    for kernel in ("fidelity", "projected"):
+        clf = QuantumKernelSVC(kernel=kernel).fit(X[:40], y[:40])
+        assert clf.bandwidth_ == KERNEL_DEFAULTS[kernel]["bandwidth"]
+        # the fitted scaling holds the bandwidth: the angles span [0, bandwidth_]
+        angles = clf.input_scaling_.transform(X[:40])
+        np.testing.assert_allclose(angles.max(axis=0), clf.bandwidth_)
+    assert clf.kernel_.gamma == clf.gamma_ == KERNEL_DEFAULTS["projected"]["gamma"]
+    given = QuantumKernelSVC(kernel="projected", bandwidth=0.2, gamma=3.0).fit(X[:40], y[:40])
+    assert (given.bandwidth_, given.gamma_, given.kernel_.gamma) == (0.2, 3.0, 3.0)

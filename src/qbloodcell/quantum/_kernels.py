@@ -55,12 +55,19 @@ ComplexArray = NDArray[np.complex128]
 
 #: Kernels of :class:`QuantumKernelSVC`.
 KERNELS = ("fidelity", "projected", "trainable")
-#: Default bandwidth of :class:`QuantumKernelSVC`: the angle range of each feature after
-#: min-max scaling, chosen by cross-validation (benchmarks/bench_kernel_bandwidth.py; the
-#: numbers are on the kernels page of the user guide).
-DEFAULT_BANDWIDTH = 1.0
+#: Defaults of :class:`QuantumKernelSVC` per kernel, for ``bandwidth=None`` and
+#: ``gamma=None``: the settings with the best cross-validated accuracy (mean over 5 seeds
+#: of real and of synthetic cells, training splits only) in
+#: benchmarks/bench_kernel_bandwidth.py; the numbers are on the kernels page of the user
+#: guide. The projected kernel's optimum is a ridge along which gamma * bandwidth**2 is
+#: about constant, so a small bandwidth goes with a large gamma.
+KERNEL_DEFAULTS: dict[str, dict[str, float]] = {
+    "fidelity": {"bandwidth": 0.5},
+    "projected": {"bandwidth": 0.05, "gamma": 100.0},
+    "trainable": {"bandwidth": 0.3},
+}
 #: Default feature-map repetitions of :class:`QuantumKernelSVC`, chosen with the bandwidth.
-DEFAULT_FEATURE_MAP_REPS = 2
+DEFAULT_FEATURE_MAP_REPS = 1
 
 # Parameters holding live objects that clone shares rather than copies (a hardware session
 # must not be duplicated); the same rule as VQCClassifier's estimator.
@@ -1022,9 +1029,10 @@ class QuantumKernelSVC(ClassifierMixin, BaseEstimator):
     feature_map : qiskit.circuit.QuantumCircuit, default=None
         A feature map with one parameter per feature; by default the ZZ feature map with
         one qubit per feature.
-    feature_map_reps : int, default=2
-        Repetitions of the default ZZ feature map (chosen with ``bandwidth`` by
-        cross-validation; see the user guide).
+    feature_map_reps : int, default=1
+        Repetitions of the default ZZ feature map, chosen with ``bandwidth`` by
+        cross-validation (see the user guide; :class:`VQCClassifier` and the kernel objects
+        use 2, the study's circuit).
     entanglement : {"full", "linear", "reverse_linear", "circular", "sca", "pairwise"}, \
 default="full"
         Entanglement of the default ZZ feature map.
@@ -1034,11 +1042,16 @@ default="full"
         new samples are clipped to the training range of angles. ``None`` uses the
         features as angles unchanged (and ignores ``bandwidth``), as the study's pipeline
         with its own ``MinMaxScaler((0, 2))`` does.
-    bandwidth : float, default=1.0
-        Angle range of the scaled features: the kernel's width. The default was chosen by
-        cross-validation on training splits of real and synthetic cells (user guide).
-    gamma : float, default=1.0
-        Width of the projected kernel's RBF (``kernel="projected"`` only).
+    bandwidth : float, default=None
+        Angle range of the scaled features: the kernel's width. ``None`` takes the
+        kernel's default (``KERNEL_DEFAULTS``: 0.5 for ``"fidelity"``, 0.05 for
+        ``"projected"``, 0.3 for ``"trainable"``), chosen by cross-validation on training
+        splits of real and synthetic cells with ``input_scaling="minmax"`` and
+        ``feature_map_reps=1`` (the kernels page of the user guide has the numbers).
+    gamma : float, default=None
+        Width of the projected kernel's RBF (``kernel="projected"`` only); ``None`` takes
+        the cross-validated default, 100 (with the default bandwidth the angles are small,
+        so the one-qubit states are close together and need a large gamma).
     C : float, default=1.0
         Regularisation of :class:`~sklearn.svm.SVC`.
     class_weight : dict, "balanced" or None, default=None
@@ -1067,6 +1080,10 @@ default="full"
         Feature names, when ``X`` has string column names.
     input_scaling_ : InputScaling
         The fitted map from features to angles.
+    bandwidth_ : float
+        The bandwidth used (``bandwidth``, or the kernel's default).
+    gamma_ : float
+        The projected kernel's gamma used (``gamma``, or the default).
     kernel_ : FidelityQuantumKernel, ProjectedQuantumKernel or TrainableQuantumKernel
         The kernel on the angles (``bandwidth=1``: the scaling is ``input_scaling_``);
         fitted for ``kernel="trainable"``.
@@ -1107,8 +1124,8 @@ default="full"
         "kernel": [Options(KERNELS)],
         **_FEATURE_MAP_SPECS,
         "input_scaling": [NoneValue(), Options(INPUT_SCALINGS)],
-        "bandwidth": [Real(0, closed="neither")],
-        "gamma": [Real(0, closed="neither")],
+        "bandwidth": [NoneValue(), Real(0, closed="neither")],
+        "gamma": [NoneValue(), Real(0, closed="neither")],
         "C": [Real(0, closed="neither")],
         "class_weight": [
             NoneValue(),
@@ -1128,8 +1145,8 @@ default="full"
         feature_map_reps: int = DEFAULT_FEATURE_MAP_REPS,
         entanglement: str = "full",
         input_scaling: str | None = "minmax",
-        bandwidth: float = DEFAULT_BANDWIDTH,
-        gamma: float = 1.0,
+        bandwidth: float | None = None,
+        gamma: float | None = None,
         C: float = 1.0,
         class_weight: Any = None,
         probability: bool = False,
@@ -1193,7 +1210,7 @@ default="full"
             "random_state": seed,
         }
         if self.kernel == "projected":
-            return ProjectedQuantumKernel(gamma=self.gamma, **common)
+            return ProjectedQuantumKernel(gamma=self.gamma_, **common)
         if self.kernel == "trainable":
             return TrainableQuantumKernel(max_iter=self.alignment_max_iter, **common)
         return FidelityQuantumKernel(**common)
@@ -1223,7 +1240,10 @@ default="full"
             )
         rng = check_random_state(self.random_state)
         kernel_seed = int(rng.randint(2**31 - 1))
-        self.input_scaling_ = InputScaling.fit(X, self.input_scaling, self.bandwidth)
+        defaults = KERNEL_DEFAULTS[self.kernel]
+        self.bandwidth_ = float(defaults["bandwidth"] if self.bandwidth is None else self.bandwidth)
+        self.gamma_ = float(defaults.get("gamma", 1.0) if self.gamma is None else self.gamma)
+        self.input_scaling_ = InputScaling.fit(X, self.input_scaling, self.bandwidth_)
         angles = self.input_scaling_.transform(X)
         kernel = self._make_kernel(kernel_seed)
         if isinstance(kernel, TrainableQuantumKernel):
