@@ -9,7 +9,7 @@ from qbloodcell.quantum import QuantumKernelSVC, TrainableQuantumKernel
 # cheap arguments: the checks test the API, not accuracy
 _CHECKED = [
     QuantumKernelSVC(),
-    QuantumKernelSVC(kernel="projected", gamma=2.0),
+    QuantumKernelSVC(kernel="projected"),
     QuantumKernelSVC(kernel="trainable", alignment_max_iter=3),
     TrainableQuantumKernel(max_iter=3),
 ]
