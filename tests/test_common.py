@@ -26,7 +26,12 @@ from qbloodcell.baselines import CNNClassifier
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.features import BloodCellFeatures
 from qbloodcell.model_selection import BalancedSubsampleClassifier
-from qbloodcell.quantum import DataReuploadingClassifier, VQCClassifier
+from qbloodcell.quantum import (
+    DataReuploadingClassifier,
+    QuantumKernelSVC,
+    TrainableQuantumKernel,
+    VQCClassifier,
+)
 
 #: Every estimator of the package, by a short label, with cheap constructor arguments.
 ESTIMATORS = {
@@ -47,6 +52,10 @@ ESTIMATORS = {
     "subsample-drawn": BalancedSubsampleClassifier(
         LogisticRegression(), n_samples_per_class=3, random_state=0
     ),
+    "qsvc-fidelity": QuantumKernelSVC(),
+    "qsvc-projected": QuantumKernelSVC(kernel="projected"),
+    "qsvc-trainable": QuantumKernelSVC(kernel="trainable", alignment_max_iter=3),
+    "trainable-kernel": TrainableQuantumKernel(max_iter=3),
     "features": BloodCellFeatures(),
     "cnn": CNNClassifier(image_size=16, hidden_channels=(4,), max_iter=2),
 }

@@ -51,7 +51,14 @@ from qbloodcell.datasets import _sampling, _synthetic, balanced_indices, make_bl
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.features import BloodCellFeatures
 from qbloodcell.model_selection import BalancedSubsampleClassifier
-from qbloodcell.quantum import DataReuploadingClassifier, VQCClassifier
+from qbloodcell.quantum import (
+    DataReuploadingClassifier,
+    FidelityQuantumKernel,
+    ProjectedQuantumKernel,
+    QuantumKernelSVC,
+    TrainableQuantumKernel,
+    VQCClassifier,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -277,6 +284,10 @@ ESTIMATORS = [
     ("ep", EquilibriumPropagationClassifier, _table),
     ("vqc", VQCClassifier, _table),
     ("reuploading", DataReuploadingClassifier, _table),
+    ("qsvc", QuantumKernelSVC, _table),
+    ("fidelity-kernel", FidelityQuantumKernel, _table),
+    ("projected-kernel", ProjectedQuantumKernel, _table),
+    ("trainable-kernel", TrainableQuantumKernel, _table),
     ("cnn", CNNClassifier, _images),
     ("features", BloodCellFeatures, _images),
     ("subsample", lambda: BalancedSubsampleClassifier(LogisticRegression()), _table),
@@ -372,18 +383,27 @@ def _message_names(name):
     return rf"^{re.escape(name)} must be "
 
 
+def _use(estimator, data):
+    """Fit it, or, for a kernel that has nothing to fit, evaluate its Gram matrix."""
+    X, y = data()
+    if hasattr(estimator, "fit"):
+        estimator.fit(X, y)
+    else:
+        estimator.evaluate(X)
+
+
 @pytest.mark.parametrize(("factory", "data", "name", "value"), _estimator_cases("type"))
 def test_estimator_parameter_of_a_wrong_type_is_a_type_error(factory, data, name, value):
     estimator = factory().set_params(**{name: value})
     with pytest.raises(TypeError, match=_message_names(name)):
-        estimator.fit(*data())
+        _use(estimator, data)
 
 
 @pytest.mark.parametrize(("factory", "data", "name", "value"), _estimator_cases("value"))
 def test_estimator_parameter_of_a_wrong_value_is_a_value_error(factory, data, name, value):
     estimator = factory().set_params(**{name: value})
     with pytest.raises(ValueError, match=_message_names(name)):
-        estimator.fit(*data())
+        _use(estimator, data)
 
 
 @pytest.mark.parametrize(("function", "valid", "name", "value"), _function_cases("type"))

@@ -26,6 +26,7 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     "vqc": {},
     "vqc-study": {},
     "reupload": {},
+    "qsvc": {},
 }
 
 
@@ -99,6 +100,21 @@ def _reupload(*, random_state: int, quick: bool = False) -> Any:
     )
 
 
+def _qsvc(*, random_state: int, quick: bool = False) -> Any:
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    from qbloodcell.features import BloodCellFeatures
+    from qbloodcell.quantum import QuantumKernelSVC
+
+    settings = QUICK_SETTINGS["qsvc"] if quick else {}
+    return make_pipeline(
+        BloodCellFeatures(),
+        PCA(n_components=4, random_state=random_state),
+        QuantumKernelSVC(random_state=random_state, **settings),
+    )
+
+
 def _cnn(*, random_state: int, quick: bool = False) -> Any:
     from qbloodcell.baselines import CNNClassifier
 
@@ -140,6 +156,11 @@ DEFAULT_METHODS: dict[str, _DefaultMethod] = {
         "BloodCellFeatures -> StandardScaler -> PCA(4) -> MinMaxScaler((0, 2)) -> "
         "VQCClassifier(**STUDY_VQC_SETTINGS)",
         _vqc_study,
+    ),
+    "qsvc": _DefaultMethod(
+        "Quantum kernel SVC (quantum, simulated)",
+        "BloodCellFeatures -> PCA(4) -> QuantumKernelSVC() (fidelity kernel, the defaults)",
+        _qsvc,
     ),
 }
 

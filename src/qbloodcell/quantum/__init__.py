@@ -1,9 +1,23 @@
-"""Variational quantum circuit classification (Qiskit).
+"""Quantum classifiers and kernels (Qiskit).
 
 Importing this subpackage imports Qiskit; ``import qbloodcell`` alone does not.
 """
 
 from qbloodcell.quantum._classifier import STUDY_VQC_SETTINGS, VQCClassifier
+from qbloodcell.quantum._kernels import (
+    FidelityQuantumKernel,
+    ProjectedQuantumKernel,
+    QuantumKernelSVC,
+    TrainableQuantumKernel,
+)
 from qbloodcell.quantum._reuploading import DataReuploadingClassifier
 
-__all__ = ["STUDY_VQC_SETTINGS", "DataReuploadingClassifier", "VQCClassifier"]
+__all__ = [
+    "STUDY_VQC_SETTINGS",
+    "DataReuploadingClassifier",
+    "FidelityQuantumKernel",
+    "ProjectedQuantumKernel",
+    "QuantumKernelSVC",
+    "TrainableQuantumKernel",
+    "VQCClassifier",
+]

@@ -1,0 +1,143 @@
+"""The fused feature-map simulator against qiskit.quantum_info.Statevector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
+from qiskit.circuit.library import (
+    CPhaseGate,
+    CRZGate,
+    PhaseGate,
+    RZGate,
+    RZZGate,
+    U1Gate,
+    pauli_feature_map,
+    z_feature_map,
+    zz_feature_map,
+)
+from qiskit.quantum_info import Statevector
+
+from qbloodcell.quantum._fused import _DIAGONAL_PHASES, FusedCircuit
+from qbloodcell.quantum._statevector import CompiledCircuit
+
+
+def _reference(circuit, values, initial=None):
+    parameters = tuple(circuit.parameters)
+    states = []
+    for row, value in enumerate(values):
+        bound = circuit.assign_parameters(dict(zip(parameters, value, strict=True)))
+        start = Statevector.from_label("0" * circuit.num_qubits) if initial is None else None
+        state = (start if initial is None else Statevector(initial[row])).evolve(bound)
+        states.append(state.data)
+    return np.array(states)
+
+
+def _check(circuit, n_rows=5, seed=0, initial=None):
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(-np.pi, np.pi, size=(n_rows, circuit.num_parameters))
+    fused = FusedCircuit(circuit, tuple(circuit.parameters))
+    np.testing.assert_allclose(
+        fused.evolve(values, initial), _reference(circuit, values, initial), atol=1e-12, rtol=0
+    )
+    return fused
+
+
+@pytest.mark.parametrize("n_qubits", [2, 3, 4, 7, 8])
+@pytest.mark.parametrize("entanglement", ["full", "linear", "circular"])
+@pytest.mark.parametrize("reps", [1, 2])
+def test_zz_feature_map_matches_statevector(n_qubits, entanglement, reps):
+    circuit = zz_feature_map(n_qubits, reps=reps, entanglement=entanglement)
+    fused = _check(circuit, seed=n_qubits)
+    # Hadamard layers and diagonal runs (the CX sandwiches fused away), nothing else
+    kinds = [type(segment).__name__ for segment in fused.segments]
+    assert kinds == ["_LocalSegment", "_DiagonalSegment"] * reps
+
+
+def test_other_library_feature_maps_match_statevector():
+    _check(z_feature_map(3, reps=2))
+    _check(pauli_feature_map(3, reps=2, paulis=["Z", "XX", "YZ"]))
+
+
+def test_mixed_circuit_with_every_segment_kind_matches_statevector():
+    x = ParameterVector("x", 3)
+    circuit = QuantumCircuit(3)
+    circuit.h(0)
+    circuit.ry(x[0], 1)  # data-dependent, not diagonal: the batched simulator
+    circuit.cx(0, 2)
+    circuit.rzz(x[1] * x[2], 0, 2)
+    circuit.crz(x[2], 1, 0)
+    circuit.s(2)
+    circuit.swap(0, 1)
+    circuit.ccx(0, 1, 2)  # constant, one non-zero per row: absorbed as a permutation
+    circuit.cp(np.sin(x[0]), 2, 1)  # not a polynomial: bound row by row
+    circuit.t(1)
+    circuit.sx(0)
+    circuit.rx(0.3, 2)
+    circuit.rxx(0.4, 0, 2)  # constant, dense on two qubits: the batched simulator
+    circuit.cp(x[1], 0, 1, ctrl_state=0)  # open control: decomposed first
+    circuit.global_phase = x[0] / 3
+    fused = _check(circuit, n_rows=7)
+    kinds = {type(segment).__name__ for segment in fused.segments}
+    assert kinds == {"_LocalSegment", "_DiagonalSegment", "_CompiledSegment"}
+
+
+def test_initial_states_are_evolved():
+    circuit = zz_feature_map(3, reps=2)
+    rng = np.random.default_rng(3)
+    initial = rng.normal(size=(4, 8)) + 1j * rng.normal(size=(4, 8))
+    initial /= np.linalg.norm(initial, axis=1, keepdims=True)
+    _check(circuit, n_rows=4, initial=initial)
+
+
+@pytest.mark.parametrize("n_qubits", [8, 10])
+def test_agrees_with_the_batched_simulator_on_large_registers(n_qubits):
+    # above six qubits the Hadamard layers run in blocks of four qubits
+    circuit = zz_feature_map(n_qubits, reps=2, entanglement="linear")
+    parameters = tuple(circuit.parameters)
+    values = np.random.default_rng(1).uniform(0, 2, size=(6, n_qubits))
+    np.testing.assert_allclose(
+        FusedCircuit(circuit, parameters).evolve(values),
+        CompiledCircuit(circuit, parameters).evolve(values),
+        atol=1e-12,
+        rtol=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "gate", "n_qubits"),
+    [
+        ("p", PhaseGate, 1),
+        ("u1", U1Gate, 1),
+        ("rz", RZGate, 1),
+        ("cp", CPhaseGate, 2),
+        ("cu1", None, 2),
+        ("crz", CRZGate, 2),
+        ("rzz", RZZGate, 2),
+    ],
+)
+def test_diagonal_phase_table_matches_qiskit(name, gate, n_qubits):
+    angle = 0.7
+    if gate is None:
+        from qiskit.circuit.library import CU1Gate as gate
+    matrix = gate(angle).to_matrix()
+    np.testing.assert_allclose(matrix, np.diag(np.diag(matrix)), atol=1e-15)
+    np.testing.assert_allclose(
+        np.diag(matrix), np.exp(1j * angle * np.asarray(_DIAGONAL_PHASES[name])), atol=1e-14
+    )
+    assert len(_DIAGONAL_PHASES[name]) == 2**n_qubits
+
+
+def test_rejects_measurements_and_unbound_parameters():
+    circuit = QuantumCircuit(2, 2)
+    circuit.rz(Parameter("a"), 0)
+    circuit.measure(0, 0)
+    with pytest.raises(ValueError, match="non-unitary instruction 'measure'"):
+        FusedCircuit(circuit, tuple(circuit.parameters))
+    free = QuantumCircuit(1)
+    free.rz(Parameter("a") + Parameter("b"), 0)
+    with pytest.raises(ValueError, match=r"parameters \['b'\]"):
+        FusedCircuit(free, (free.parameters[0],))
+    fused = FusedCircuit(free, tuple(free.parameters))
+    with pytest.raises(ValueError, match=r"shape \(n_rows, 2\)"):
+        fused.evolve(np.zeros((3, 3)))
