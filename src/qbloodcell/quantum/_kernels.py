@@ -47,6 +47,7 @@ from qbloodcell.quantum._circuits import (
     MAX_DEFAULT_QUBITS,
     build_feature_map,
 )
+from qbloodcell.quantum._estimators import backend_with_target
 from qbloodcell.quantum._fused import FusedCircuit
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 
@@ -125,21 +126,9 @@ def _checked_feature_map(feature_map: Any, n_features: int) -> Any:
     return feature_map
 
 
-def _backend_with_target(primitive: Any) -> Any:
-    """The backend a primitive runs on, when it exposes one with a transpiler target."""
-    for name in ("backend", "mode"):
-        try:
-            candidate = getattr(primitive, name, None)
-        except Exception:  # a property of a remote primitive may fail offline
-            continue
-        if candidate is not None and getattr(candidate, "target", None) is not None:
-            return candidate
-    return None
-
-
 def _for_primitive(circuit: Any, primitive: Any) -> Any:
     """``circuit`` in the instruction set of the primitive's device, when it has one."""
-    backend = _backend_with_target(primitive)
+    backend = backend_with_target(primitive)
     if backend is None:
         return circuit
     from qiskit.transpiler import generate_preset_pass_manager
