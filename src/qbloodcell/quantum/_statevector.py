@@ -262,9 +262,23 @@ def _ry(theta: FloatArray) -> ComplexArray:
     return out
 
 
-def _ry_real(theta: FloatArray) -> FloatArray:
-    c, s = np.cos(theta / 2), np.sin(theta / 2)
-    return np.stack([c, -s, s, c], axis=-1).reshape(-1, 2, 2)
+def _fill_ry_real(out: FloatArray, theta: FloatArray) -> None:
+    """RY matrices written into ``out`` (float64, shape (n, 2, 2))."""
+    half = theta / 2
+    c, s = np.cos(half), np.sin(half)
+    out[:, 0, 0] = c
+    out[:, 1, 1] = c
+    out[:, 1, 0] = s
+    np.negative(s, out=out[:, 0, 1])
+
+
+def _fill_with(build: Callable[..., ComplexArray], real: bool, out: Any, *angles: Any) -> None:
+    matrices = build(*angles)
+    out[...] = matrices.real if real else matrices
+
+
+# real matrices written in place, for products computed in real arithmetic
+_REAL_FILLS: dict[str, Callable[..., None]] = {"ry": _fill_ry_real}
 
 
 def _rz(phi: FloatArray) -> ComplexArray:
@@ -368,9 +382,8 @@ _PHASE_PATTERNS: dict[str, FloatArray] = {
     "crz": np.array([0.0, -0.5, 0.0, 0.5]),
     "rzz": np.array([-0.5, 0.5, 0.5, -0.5]),
 }
-# Parameterised gates whose matrix is real for real angles, and real-valued formulas.
+# Parameterised gates whose matrix is real for real angles.
 _REAL_PARAMETERISED_GATES = frozenset({"ry", "cry"})
-_REAL_FORMULAS: dict[str, Callable[..., FloatArray]] = {"ry": _ry_real}
 
 #: Names of the parameterised gates simulated natively; gates without free parameters are
 #: simulated through their matrix whatever their name, and other parameterised gates are
@@ -964,14 +977,24 @@ class _PreparedDense:
 _Prepared = _PreparedLayer | _PreparedRun | _PreparedDense
 
 
+def _pure_permutation(step: _Step) -> IndexArray | None:
+    """A run's permutation when it has no phases (then it folds into a matrix's columns)."""
+    if isinstance(step, _RunStep) and step.patterns is None and step.coefficients is None:
+        return step.permutation
+    return None
+
+
 class _UnitaryProduct:
     """The unitary of a schedule on a few qubits, as a product of full matrices.
 
     The full matrices of all layers (the Kronecker product of a layer's qubit matrices and
-    the identity on the other qubits) are built together, one broadcast product per qubit;
-    runs permute and scale the rows of the running product. Forming the unitary costs a
-    fixed, small number of NumPy calls per step, whatever the number of gates in a layer,
-    and it is computed in real arithmetic when every step is real (RealAmplitudes).
+    the identity on the other qubits) are built together by one gather and one product:
+    entry (i, j) of a layer's matrix is the product over the qubits q of their matrices'
+    entries at (bit q of i, bit q of j). A run that only permutes basis states (a CX chain)
+    is folded into the gather of the layer after it (K P is K with permuted columns); other
+    runs and dense gates act on the running product. Forming the unitary thus costs a few
+    NumPy calls plus one small matrix product per layer, whatever the number of gates, in
+    real arithmetic when every step is real (RealAmplitudes).
     """
 
     def __init__(self, steps: Sequence[_Step], n_qubits: int) -> None:
@@ -1004,20 +1027,28 @@ class _UnitaryProduct:
                     index_of[id(gate)] = len(fixed)
                     fixed.append(gate.matrix.real if self.real else gate.matrix)
         next_index = len(fixed)
-        self.formulas: list[tuple[Callable[..., Any], IndexArray]] = []
+        # per formula: the function filling its gates' slice of the matrices, the angle
+        # columns of each of its arguments, and the slice
+        self.formulas: list[tuple[Callable[..., None], list[IndexArray], slice]] = []
         for name, members in groups.items():
+            start = next_index
             for gate in members:
                 index_of[id(gate)] = next_index
                 next_index += 1
             build = members[0].build
             assert build is not None
-            if self.real:
-                build = _REAL_FORMULAS.get(name, lambda *a, build=build: build(*a).real)
+            fill = _REAL_FILLS.get(name) if self.real else None
+            if fill is None:
+                fill = functools.partial(_fill_with, build, self.real)
             columns = np.array([gate.angle_columns for gate in members], dtype=np.intp)
-            self.formulas.append((build, columns))
+            arguments = [columns[:, j].copy() for j in range(columns.shape[1])]
+            self.formulas.append((fill, arguments, slice(start, next_index)))
         identity = next_index
-        self.fixed = np.array(fixed, dtype=self.dtype).reshape(-1, 2, 2)
-        self.identity = np.eye(2, dtype=self.dtype)[None]
+        # the fixed matrices and the identity in place; the formulas' slices are filled per call
+        self.template = np.empty((identity + 1, 2, 2), dtype=self.dtype)
+        self.template[: len(fixed)] = np.array(fixed, dtype=self.dtype).reshape(-1, 2, 2)
+        self.template[identity] = np.eye(2)
+        self.identity = self.template[identity:]
         depth = max((len(gates) for gates in pair_gates), default=0)
         # the matrix of every (layer, qubit) pair, slot by slot
         self.slots = [
@@ -1033,6 +1064,30 @@ class _UnitaryProduct:
         for layer, step in enumerate(layers):
             self.positions[layer, list(step.qubits)] = offset + np.arange(len(step.qubits))
             offset += len(step.qubits)
+        # one gate per pair (the usual case): each (layer, qubit) reads its matrix directly
+        self.direct = np.append(self.slots[0], identity)[self.positions] if depth == 1 else None
+        # the chain of products; pure permutations folded into the next layer's columns
+        self.chain: list[tuple[str, Any]] = []
+        index = np.arange(2**n_qubits)
+        columns_of_layer: list[IndexArray] = []
+        for position, current in enumerate(self.steps):
+            if isinstance(current, _LayerStep):
+                self.chain.append(("layer", len(columns_of_layer)))
+                before = _pure_permutation(self.steps[position - 1]) if position else None
+                columns_of_layer.append(index if before is None else np.argsort(before))
+                continue
+            following = self.steps[position + 1] if position + 1 < len(self.steps) else None
+            if _pure_permutation(current) is None or not isinstance(following, _LayerStep):
+                self.chain.append(("run" if isinstance(current, _RunStep) else "dense", current))
+        # flat positions, in the stacked (layer, qubit, row, column) matrices, of the factors
+        # of every entry: shape (n_layers, n_qubits, 2**n, 2**n)
+        bits = (index[None, :] >> np.arange(n_qubits)[:, None]) & 1
+        self.kron_index = np.empty((len(layers), n_qubits, index.size, index.size), np.intp)
+        for layer, columns in enumerate(columns_of_layer):
+            pair = layer * n_qubits + np.arange(n_qubits)
+            self.kron_index[layer] = (pair[:, None, None] * 2 + bits[:, :, None]) * 2 + bits[
+                :, columns
+            ][:, None, :]
 
     def __call__(self, angles: FloatArray) -> Any:
         """The unitary for one row of ``angles`` (float64 when it is real)."""
@@ -1040,38 +1095,32 @@ class _UnitaryProduct:
         full: Any = None
         if self.n_layers:
             row = angles[0]
-            parts = [self.fixed]
-            for build, columns in self.formulas:
-                parts.append(build(*(row[columns[:, j]] for j in range(columns.shape[1]))))
-            parts.append(self.identity)
-            matrices = np.concatenate(parts)
-            pairs = matrices[self.slots[0]]
-            for slot in self.slots[1:]:
-                pairs = matrices[slot] @ pairs
-            stacked = np.concatenate([pairs, self.identity])[self.positions]
-            full = stacked[:, -1]
-            for qubit in range(self.n_qubits - 2, -1, -1):
-                width = 2 * full.shape[1]
-                full = (full[:, :, None, :, None] * stacked[:, qubit, None, :, None, :]).reshape(
-                    -1, width, width
-                )
+            matrices = self.template.copy()
+            for fill, arguments, place in self.formulas:
+                fill(matrices[place], *(row[columns] for columns in arguments))
+            if self.direct is not None:
+                stacked = matrices[self.direct]
+            else:
+                pairs = matrices[self.slots[0]]
+                for slot in self.slots[1:]:
+                    pairs = matrices[slot] @ pairs
+                stacked = np.concatenate([pairs, self.identity])[self.positions]
+            full = np.prod(stacked.reshape(-1)[self.kron_index], axis=1)
         product: Any = None  # None: the identity so far
-        layer = 0
-        for step in self.steps:
-            if isinstance(step, _LayerStep):
-                product = full[layer] if product is None else full[layer] @ product
-                layer += 1
+        for kind, item in self.chain:
+            if kind == "layer":
+                product = full[item] if product is None else full[item] @ product
                 continue
             if product is None:
                 product = np.eye(size, dtype=self.dtype)
-            if isinstance(step, _RunStep):
-                if step.permutation is not None:
-                    product = product[step.permutation]
-                factor = step.factor(angles)
+            if kind == "run":
+                if item.permutation is not None:
+                    product = product[item.permutation]
+                factor = item.factor(angles)
                 if factor is not None:
                     product = product * factor
             else:
-                dense = _PreparedDense(step, angles, self.n_qubits)
+                dense = _PreparedDense(item, angles, self.n_qubits)
                 product = dense.apply(np.asarray(product, dtype=complex), _Workspace())
         return np.eye(size, dtype=self.dtype) if product is None else product
 
