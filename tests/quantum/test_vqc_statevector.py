@@ -408,6 +408,38 @@ def test_schedule_fuses_layers_and_runs():
     assert [type(step).__name__ for step in steps] == ["_LayerStep", "_RunStep"]
     assert steps[1].permutation is None
     assert steps[1].patterns.shape == (32, 5 + 10)
+    # its phases are quadratic in the bits: built without a cosine per amplitude
+    assert steps[1].quadratic is not None
+
+
+def test_quadratic_and_general_phases():
+    x = ParameterVector("x", 4)
+    qc = QuantumCircuit(4)
+    qc.h(range(4))
+    qc.rzz(x[0] * x[1], 0, 2)
+    qc.cp(x[2], 1, 3)
+    qc.crz(x[3] - x[0], 3, 0)
+    qc.rz(x[1], 2)
+    qc.cx(0, 1)
+    qc.cx(1, 2)
+    qc.p(x[2] ** 2, 2)  # after the two CX: the parity of three bits, a cubic pattern
+    qc.cx(1, 2)
+    qc.cx(0, 1)
+    values = np.random.default_rng(5).uniform(-2, 2, size=(6, 4))
+    compiled = CompiledCircuit(qc, tuple(x))
+    run = compiled._schedule(per_row=True)[1]
+    assert isinstance(run, _statevector._RunStep)
+    assert run.quadratic is None
+    np.testing.assert_allclose(
+        compiled.evolve(values), _statevectors(qc, tuple(x), values), rtol=0, atol=EXACT
+    )
+    quadratic = qc.copy()
+    quadratic.data = quadratic.data[:8]  # before the CX: every pattern is quadratic
+    compiled = CompiledCircuit(quadratic, tuple(x))
+    assert compiled._schedule(per_row=True)[1].quadratic is not None
+    np.testing.assert_allclose(
+        compiled.evolve(values), _statevectors(quadratic, tuple(x), values), rtol=0, atol=EXACT
+    )
 
 
 def test_groups_of_rows_bound_memory(monkeypatch):
