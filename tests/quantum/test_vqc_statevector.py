@@ -519,7 +519,8 @@ def test_matrix_products_stay_small():
     assert _statevector._panel_width(256 * 800, 16) == 1024
     assert _statevector._panel_width(2 * 1031, 16) == 2 * 1031  # no divisor near the limit
     rng = np.random.default_rng(0)
-    left, right = rng.normal(size=(4096, 30)), rng.normal(size=(30, 50))
-    np.testing.assert_allclose(
-        _statevector._matmul_in_panels(left, right), left @ right, rtol=1e-13, atol=1e-12
-    )
+    for n_rows in (4096, 4000, 7):
+        left, right = rng.normal(size=(n_rows, 30)), rng.normal(size=(30, 50))
+        np.testing.assert_allclose(
+            _statevector._matmul(left, right), left @ right, rtol=1e-13, atol=1e-12
+        )

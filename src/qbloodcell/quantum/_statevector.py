@@ -449,13 +449,13 @@ class _AngleTable:
 
     def __call__(self, values: FloatArray) -> FloatArray:
         """Angles of shape (n_rows, n_angles) for ``values`` of shape (n_rows, n_parameters)."""
-        angles = values @ self.linear
+        angles = _matmul(values, self.linear)
         angles += self.constant
         for columns, scatter in self.monomials:
             product = values[:, columns[0]]
             for column in columns[1:]:
                 product *= values[:, column]
-            angles += product @ scatter
+            angles += _matmul(product, scatter)
         for angle, evaluator in self.bound:
             angles[:, angle] = evaluator(values)
         return angles
@@ -614,19 +614,24 @@ class _LayerStep:
         return blocks
 
 
-def _matmul_in_panels(left: FloatArray, right: FloatArray) -> FloatArray:
-    """``left @ right`` as products of at most ``_MAX_PRODUCT_SIZE`` multiply-adds each.
+def _matmul(left: Any, right: Any) -> Any:
+    """``left @ right`` (2-d) as products of at most ``_MAX_PRODUCT_SIZE`` multiply-adds each.
 
-    ``left`` has a power-of-two number of rows (one per basis state); see ``_panel_width``
-    for why the products are kept small.
+    Blocks of rows of ``left``; see ``_panel_width`` for why the products are kept small.
     """
     n_rows, inner = left.shape
     rows = max(1, _MAX_PRODUCT_SIZE // max(1, inner * right.shape[1]))
     if rows >= n_rows:
         return left @ right
     rows = 1 << (rows.bit_length() - 1)
-    out = np.matmul(left.reshape(n_rows // rows, rows, inner), right)
-    return out.reshape(n_rows, right.shape[1])
+    if n_rows % rows == 0:
+        # one call, NumPy looping over the blocks
+        out = np.matmul(left.reshape(n_rows // rows, rows, inner), right)
+        return out.reshape(n_rows, right.shape[1])
+    out = np.empty((n_rows, right.shape[1]), dtype=np.result_type(left, right))
+    for start in range(0, n_rows, rows):
+        np.matmul(left[start : start + rows], right, out=out[start : start + rows])
+    return out
 
 
 class _RunStep:
@@ -677,7 +682,7 @@ class _RunStep:
         if self.quadratic is not None:
             factor = self.quadratic(angles[:, self.angle_columns])
         else:
-            phases = _matmul_in_panels(self.patterns, angles[:, self.angle_columns].T)
+            phases = _matmul(self.patterns, angles[:, self.angle_columns].T)
             factor = _unit(phases)
         if self.coefficients is not None:
             factor *= self.coefficients[:, None]
@@ -752,8 +757,8 @@ class _QuadraticPhase:
         """exp(1j * phase) per basis state and row of ``angles`` (n_rows, n_patterns)."""
         n_rows = angles.shape[0]
         angles_t = angles.T
-        linear = _unit(self.linear @ angles_t)  # (n_qubits, n_rows)
-        quadratic = _unit(self.quadratic @ angles_t)  # (n_pairs, n_rows)
+        linear = _unit(_matmul(self.linear, angles_t))  # (n_qubits, n_rows)
+        quadratic = _unit(_matmul(self.quadratic, angles_t))  # (n_pairs, n_rows)
         # both vectors grow in place by doubling: the entries with bit k set are the
         # entries below them times that bit's factor (bit 0 varies fastest)
         out = np.empty((2**self.n_qubits, n_rows), dtype=complex)
@@ -1519,7 +1524,7 @@ class CompiledCircuit:
             and values.shape[0] == 1
             and states.shape[0] > 2**self.n_qubits
         ):
-            return states @ self.unitary(values).T
+            return _matmul(states, self.unitary(values).T)
         return self.evolve(values, states)
 
 
