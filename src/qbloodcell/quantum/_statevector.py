@@ -9,9 +9,13 @@ it as a short list of steps, each a few NumPy/BLAS operations on a whole batch o
   layers, on the float view of the complex states);
 * a **run** of gates that map basis states to basis states (CX, SWAP, X, CZ, ...) and of
   parameterised diagonal gates (P, RZ, CP, RZZ, ...): one permutation of the amplitudes and
-  one vector of phases, the phases of all rows being one matrix product of precomputed
-  phase patterns with the gate angles;
+  one vector of phases per row, from precomputed phase patterns and the gate angles (built
+  bit by bit when the phase is quadratic in the bits, as the ZZ feature map's);
 * any other multi-qubit gate, applied on strided views of the states.
+
+:class:`ZExpectation`, the classifier's objective, leaves out the ansatz's trailing gates
+that cannot change <Z>, and up to ``_MAX_QUBITS_FOR_UNITARY`` qubits forms the ansatz
+unitary as a product of its layers' full matrices (:class:`_UnitaryProduct`).
 
 Gate angles are functions of a parameter vector, evaluated for every parameter row at once
 (one row per sample for a feature map, one shared row for a trainable ansatz).
@@ -55,11 +59,11 @@ _IGNORED_INSTRUCTIONS = frozenset({"barrier", "delay"})
 _NON_UNITARY_INSTRUCTIONS = frozenset({"measure", "reset", "initialize", "store"})
 # Largest block of adjacent qubits whose single-qubit gates are applied as one Kronecker
 # product. A block of k qubits costs 2**k multiply-adds per amplitude in one pass over the
-# states; 4 balances the matrix products' efficiency (small ones are memory bound) against
-# their arithmetic (see benchmarks/bench_statevector.py).
+# states: fewer, larger blocks save passes over memory but add arithmetic. Timing blocks of
+# 1 to 6 qubits on 12-qubit batches, 4 was the fastest (3 was close; 6 much slower).
 _BLOCK_QUBITS = 4
-# Largest matrix product (multiply-adds) made in one BLAS call when applying a block: see
-# _panel_width. OpenBLAS multi-threads products above 2**18.
+# Largest matrix product (multiply-adds) made in one BLAS call (see _panel_width): OpenBLAS
+# multi-threads products above 2**18.
 _MAX_PRODUCT_SIZE = 2**18
 # Rows are simulated in groups of at most this many amplitudes (2**n_qubits * rows), which
 # bounds the working memory (a few arrays of this size) whatever the number of rows.
@@ -172,6 +176,7 @@ _EXPANSIONS: dict[
     tuple[str, tuple[str, ...]], tuple[tuple[float, tuple[int, ...]], ...] | None
 ] = {}
 _MAX_EXPANSIONS = 4096
+_NOT_EXPANDED: Any = object()
 
 
 def compile_angle(
@@ -201,9 +206,9 @@ def compile_angle(
         return _Evaluator("polynomial", terms=((1.0, (column_of[angle],)),))
     present = sorted(free, key=column_of.__getitem__)
     key = (str(angle), tuple(str(p) for p in present))
-    if key in _EXPANSIONS:
-        local_terms = _EXPANSIONS[key]
-    else:
+    # one lookup (another thread may empty the cache between two)
+    local_terms = _EXPANSIONS.get(key, _NOT_EXPANDED)
+    if local_terms is _NOT_EXPANDED:
         local_terms = _polynomial_terms(angle, {p: j for j, p in enumerate(present)})
         if local_terms is not None and not _polynomial_matches(angle, local_terms, present):
             local_terms = None
