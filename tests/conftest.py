@@ -38,3 +38,23 @@ def real_cells() -> Path:
     if not all((_REAL_DATA / folder).is_dir() for folder in expected):
         pytest.skip("real images not available")
     return _REAL_DATA
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark as slow the common checks that a module lists in ``SLOW_CHECKS``.
+
+    ``SLOW_CHECKS`` (in tests/test_common.py) maps an estimator's label to the checks that
+    take minutes for it, with the reason; they run in ``nox -s slow``, not by default.
+    Runs before ``-m`` selects the items, so the marker counts.
+    """
+    for item in items:
+        table = getattr(item.module, "SLOW_CHECKS", None)
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if not table or "estimator" not in params or "check" not in params:
+            continue
+        label = item.module._LABELS.get(id(params["estimator"]))
+        check = params["check"]
+        name = getattr(check, "func", check).__name__
+        if name in table.get(label, {}):
+            item.add_marker(pytest.mark.slow)

@@ -74,6 +74,23 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Checks that take minutes for an estimator, per label, with the reason: marked slow (by
+#: tests/conftest.py), so they run in ``nox -s slow`` and not in the default run.
+SLOW_CHECKS: dict[str, dict[str, str]] = {
+    "vqc": {
+        "check_dtype_object": (
+            "ten features make a 10-qubit circuit with 80 weights and four one-vs-rest "
+            "sub-models, each spending the full 800 COBYLA evaluations"
+        ),
+    },
+    "reuploading": {
+        "check_dtype_object": (
+            "ten features make a 10-qubit re-uploading circuit simulated whole at every "
+            "evaluation, for four one-vs-rest sub-models"
+        ),
+    },
+}
+
 #: Warnings expected on the checks' toy data, per label of ``ESTIMATORS``, with the reason.
 EXPECTED_WARNINGS: dict[str, dict[type[Warning], str]] = {
     "ep": {
@@ -126,6 +143,7 @@ def test_every_label_of_the_tables_is_an_estimator():
     # a renamed or removed estimator must not leave an xfail or a warning filter behind
     assert set(EXPECTED_FAILED_CHECKS) <= set(ESTIMATORS)
     assert set(EXPECTED_WARNINGS) <= set(ESTIMATORS)
+    assert set(SLOW_CHECKS) <= set(ESTIMATORS)
 
 
 @parametrize_with_checks(
