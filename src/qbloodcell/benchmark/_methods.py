@@ -23,7 +23,7 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     "cnn": {"max_iter": 8},
     "dense": {},
     "ep": {"max_iter": 20},
-    "vqc": {},
+    "vqc": {"max_iter": 200},
     "vqc-study": {},
     "reupload": {},
     "qsvc": {},
