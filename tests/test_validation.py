@@ -51,7 +51,12 @@ from qbloodcell.datasets import _sampling, _synthetic, balanced_indices, make_bl
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.features import BloodCellFeatures
 from qbloodcell.model_selection import BalancedSubsampleClassifier
-from qbloodcell.quantum import DataReuploadingClassifier, VQCClassifier
+from qbloodcell.quantum import (
+    DataReuploadingClassifier,
+    VQCClassifier,
+    ZeroNoiseExtrapolation,
+    _mitigation,
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,6 +303,7 @@ FUNCTIONS = [
         ("y",),
     ),
     (make_dense_classifier, _dense._MAKE_DENSE_CLASSIFIER_SPECS, {}, ()),
+    (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
     (
         run_benchmark,
         _runner._RUN_BENCHMARK_SPECS,

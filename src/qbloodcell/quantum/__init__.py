@@ -4,6 +4,12 @@ Importing this subpackage imports Qiskit; ``import qbloodcell`` alone does not.
 """
 
 from qbloodcell.quantum._classifier import STUDY_VQC_SETTINGS, VQCClassifier
+from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._reuploading import DataReuploadingClassifier
 
-__all__ = ["STUDY_VQC_SETTINGS", "DataReuploadingClassifier", "VQCClassifier"]
+__all__ = [
+    "STUDY_VQC_SETTINGS",
+    "DataReuploadingClassifier",
+    "VQCClassifier",
+    "ZeroNoiseExtrapolation",
+]

@@ -35,6 +35,7 @@ from qbloodcell._validation import (
 )
 from qbloodcell.quantum._circuits import ClassifierCircuits, hardware_cost
 from qbloodcell.quantum._estimators import EstimatorExpectations, aer_estimator
+from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._optimizers import COBYLA_METHODS, OPTIMIZERS, minimize_weights
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 
@@ -85,6 +86,10 @@ COMMON_PARAMETER_SPECS: dict[str, list[Spec]] = {
         NoneValue(),
         HasMethods(["run"], "a Qiskit pass manager (an object with a run(circuits) method)"),
     ],
+    "mitigation": [
+        NoneValue(),
+        InstanceOf(ZeroNoiseExtrapolation, "a qbloodcell.quantum.ZeroNoiseExtrapolation"),
+    ],
     "initial_point": [NoneValue(), InstanceOf((list, tuple, np.ndarray), "array-like")],
     "callback": [NoneValue(), AnyCallable()],
     "random_state": [NoneValue(), RandomState()],
@@ -107,6 +112,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     noise_model: Any
     estimator: Any
     pass_manager: Any
+    mitigation: ZeroNoiseExtrapolation | None
     initial_point: Any
     callback: Any
     random_state: Any
@@ -220,7 +226,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     def _expectations(self, X: NDArray[np.float64], seed: int) -> Any:
         """The evaluator of <Z0> for the angles ``X``: exact, or on an Estimator."""
         if not self._uses_estimator():
-            unused = [n for n in ("pass_manager",) if getattr(self, n) is not None]
+            unused = [n for n in ("pass_manager", "mitigation") if getattr(self, n) is not None]
             if unused:
                 raise ValueError(
                     f"{' and '.join(unused)} apply only to the Estimator route (shots, "
@@ -231,7 +237,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
             compiled = self._compiled if self._compiled is not None else self._compile()
             return self._exact_expectations(compiled, X)
         circuit = (self.circuit_, self.feature_parameters_, self.weight_parameters_)
-        route = {"pass_manager": self.pass_manager}
+        route = {"pass_manager": self.pass_manager, "mitigation": self.mitigation}
         if self.estimator is not None:
             precision = None if self.shots is None else 1.0 / np.sqrt(self.shots)
             return EstimatorExpectations(

@@ -152,6 +152,12 @@ default="nlopt-COBYLA"
         ``generate_preset_pass_manager(optimization_level=1, backend=backend,
         seed_transpiler=0)`` for the estimator's backend when it has a target, and no
         transpilation otherwise. The pass manager must keep the circuit's parameters.
+    mitigation : ZeroNoiseExtrapolation, default=None
+        Error mitigation on the Estimator route: with
+        :class:`~qbloodcell.quantum.ZeroNoiseExtrapolation`, every evaluation runs the
+        circuit folded at each noise scale factor (one PUB per factor) and uses the
+        extrapolation of :math:`\\langle Z_0 \\rangle` to zero noise, in training and in
+        prediction. ``None``: no mitigation.
     initial_point : array-like of shape (n_weights,) or (n_sub_models, n_weights), default=None
         Starting weights. By default drawn uniformly from :math:`[-\\pi, \\pi)` with
         ``random_state``.
@@ -219,7 +225,8 @@ default="nlopt-COBYLA"
     **Hardware.** With qiskit-ibm-runtime, the estimator's own options reach every call:
     ``estimator.options.resilience_level``, ``estimator.options.dynamical_decoupling.enable``
     and the like are set on the estimator before ``fit`` (see :ref:`vqc`, "Exact, sampled,
-    noisy and hardware execution").
+    noisy and hardware execution"). ``mitigation`` is this package's zero-noise
+    extrapolation, independent of the Runtime's resilience options.
 
     **Copies.** :func:`sklearn.base.clone` shares ``estimator``, ``noise_model``,
     ``pass_manager`` and ``callback`` between the copies instead of deep-copying them (a
@@ -285,6 +292,7 @@ default="nlopt-COBYLA"
         noise_model: Any = None,
         estimator: Any = None,
         pass_manager: Any = None,
+        mitigation: Any = None,
         initial_point: Any = None,
         callback: Callable[[NDArray[np.float64], float], Any] | None = None,
         random_state: Any = None,
@@ -304,6 +312,7 @@ default="nlopt-COBYLA"
         self.noise_model = noise_model
         self.estimator = estimator
         self.pass_manager = pass_manager
+        self.mitigation = mitigation
         self.initial_point = initial_point
         self.callback = callback
         self.random_state = random_state

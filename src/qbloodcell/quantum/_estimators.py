@@ -4,7 +4,7 @@ With ``shots``, ``noise_model`` or ``estimator``, a classifier evaluates its cir
 Qiskit EstimatorV2 instead of the exact simulator: qiskit-aer's (built here by
 :func:`aer_estimator`) or the user's, including IBM hardware through qiskit-ibm-runtime
 (job, Session and Batch modes, also in its local testing mode). All samples go into one
-batched PUB per optimizer step.
+batched PUB per optimizer step (one per noise scale factor with zero-noise extrapolation).
 Circuits are transpiled once per :class:`EstimatorExpectations`, i.e. once per ``fit`` and
 once per prediction call, never per step.
 """
@@ -111,7 +111,9 @@ class EstimatorExpectations:
 
     The circuit is transpiled here, once: by ``pass_manager``, or else by a preset pass
     manager for the backend of ``estimator`` (:func:`isa_pass_manager`), and the observable
-    follows the transpiled circuit's layout.
+    follows each transpiled circuit's layout. With ``mitigation`` the circuit is first folded
+    at every scale factor, each folded circuit is one PUB per evaluation, and the values are
+    extrapolated to zero noise.
     """
 
     def __init__(
@@ -125,9 +127,10 @@ class EstimatorExpectations:
         precision: float | None,
         seed_rng: np.random.Generator | None,
         pass_manager: Any = None,
+        mitigation: Any = None,
     ) -> None:
         n_qubits = circuit.num_qubits
-        circuits = [circuit]
+        circuits = [circuit] if mitigation is None else mitigation.fold(circuit)
         # hardware (and hardware-like) primitives run only circuits in the device's ISA
         pass_manager = isa_pass_manager(estimator, pass_manager)
         if pass_manager is not None:
@@ -139,6 +142,7 @@ class EstimatorExpectations:
         self.estimator = estimator
         self.precision = precision
         self.seed_rng = seed_rng
+        self.mitigation = mitigation
         self.n_calls = 0
         feature_column = {p: j for j, p in enumerate(feature_parameters)}
         weight_column = {p: k for k, p in enumerate(weight_parameters)}
@@ -167,7 +171,7 @@ class EstimatorExpectations:
 
     @property
     def circuit(self) -> Any:
-        """The (transpiled) circuit."""
+        """The (transpiled) circuit of the first scale factor: the circuit itself without ZNE."""
         return self.circuits[0]
 
     @property
@@ -183,7 +187,7 @@ class EstimatorExpectations:
         results = []
         for pub in pubs:
             # a fresh, reproducible simulator seed per call: independent shot noise per step
-            # (and per PUB: Aer draws every PUB of a call from the same seed)
+            # and per scale factor (Aer draws every PUB of a call from the same seed)
             self.estimator.options.run_options["seed_simulator"] = int(
                 self.seed_rng.integers(2**31 - 1)
             )
@@ -209,7 +213,9 @@ class EstimatorExpectations:
             if not np.all(np.isfinite(evs)):
                 raise FloatingPointError("The estimator returned non-finite expectation values.")
             evs_per_circuit.append(evs)
-        return evs_per_circuit[0]
+        if self.mitigation is None:
+            return evs_per_circuit[0]
+        return np.asarray(self.mitigation.extrapolate(np.stack(evs_per_circuit)), dtype=float)
 
     def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
         values = []
