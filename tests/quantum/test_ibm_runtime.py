@@ -274,3 +274,37 @@ def test_clear_errors_from_a_bad_pass_manager(data, exact):
     classifier.set_params(pass_manager=ReturnsNothing())
     with pytest.raises(TypeError, match="one QuantumCircuit per input circuit"):
         classifier.decision_function(X)
+
+
+def test_mitigation_on_the_runtime_route(backend, data, exact, monkeypatch):
+    from qbloodcell.quantum import ZeroNoiseExtrapolation
+
+    X, _ = data
+    pubs_per_call = []
+    original_run = QiskitRuntimeLocalService._run
+
+    def counting_run(self, program_id, inputs, *args, **kwargs):
+        pubs_per_call.append(len(inputs["pubs"]))
+        return original_run(self, program_id, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(QiskitRuntimeLocalService, "_run", counting_run)
+    zne = ZeroNoiseExtrapolation(scale_factors=(1, 3))
+    estimator = _runtime_estimator("batch", backend)
+    evaluator = EstimatorExpectations(
+        exact.circuit_,
+        exact.feature_parameters_,
+        exact.weight_parameters_,
+        X,
+        estimator,
+        precision=1 / np.sqrt(1000),
+        seed_rng=None,
+        mitigation=zne,
+    )
+    # the folds are transpiled to the device with their barriers: three times the CX gates
+    # (routing may add a few SWAPs of its own to each part)
+    once, three_times = (circuit.count_ops()["cx"] for circuit in evaluator.circuits)
+    assert 2.5 * once <= three_times <= 3.5 * once
+    scores = evaluator(exact.weights_)
+    assert pubs_per_call == [2]
+    assert scores.shape == (len(X),)
+    assert np.corrcoef(scores, exact.decision_function(X))[0, 1] > 0.9
