@@ -58,6 +58,8 @@ from qbloodcell.quantum import (
     QuantumKernelSVC,
     TrainableQuantumKernel,
     VQCClassifier,
+    ZeroNoiseExtrapolation,
+    _mitigation,
 )
 
 
@@ -309,6 +311,7 @@ FUNCTIONS = [
         ("y",),
     ),
     (make_dense_classifier, _dense._MAKE_DENSE_CLASSIFIER_SPECS, {}, ()),
+    (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
     (
         run_benchmark,
         _runner._RUN_BENCHMARK_SPECS,

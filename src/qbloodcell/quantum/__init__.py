@@ -10,6 +10,7 @@ from qbloodcell.quantum._kernels import (
     QuantumKernelSVC,
     TrainableQuantumKernel,
 )
+from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._reuploading import DataReuploadingClassifier
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "QuantumKernelSVC",
     "TrainableQuantumKernel",
     "VQCClassifier",
+    "ZeroNoiseExtrapolation",
 ]

@@ -35,6 +35,7 @@ from qbloodcell._validation import (
 )
 from qbloodcell.quantum._circuits import ClassifierCircuits, hardware_cost
 from qbloodcell.quantum._estimators import EstimatorExpectations, aer_estimator
+from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._optimizers import COBYLA_METHODS, OPTIMIZERS, minimize_weights
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 
@@ -42,8 +43,13 @@ from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 #: counts, intensities): many turns of every rotation, so no two samples stay comparable.
 _LARGEST_PLAUSIBLE_ANGLE = 100.0
 
-# Parameters holding live objects that clone shares rather than copies (see __sklearn_clone__).
-_SHARED_PARAMETERS = ("estimator", "noise_model", "callback")
+# Parameters holding live objects that clone shares rather than copies (see __sklearn_clone__);
+# a pickle leaves out those that cannot be pickled (Qiskit's preset pass managers cannot).
+_SHARED_PARAMETERS = ("estimator", "noise_model", "pass_manager", "callback")
+_WITHOUT_IT = {
+    "callback": "is not called",
+    "pass_manager": "transpiles with the default pass manager",
+}
 
 
 def _quantum_circuit() -> type:
@@ -76,6 +82,14 @@ COMMON_PARAMETER_SPECS: dict[str, list[Spec]] = {
             ["run"], "a Qiskit EstimatorV2 (an object with a run(pubs, precision=...) method)"
         ),
     ],
+    "pass_manager": [
+        NoneValue(),
+        HasMethods(["run"], "a Qiskit pass manager (an object with a run(circuits) method)"),
+    ],
+    "mitigation": [
+        NoneValue(),
+        InstanceOf(ZeroNoiseExtrapolation, "a qbloodcell.quantum.ZeroNoiseExtrapolation"),
+    ],
     "initial_point": [NoneValue(), InstanceOf((list, tuple, np.ndarray), "array-like")],
     "callback": [NoneValue(), AnyCallable()],
     "random_state": [NoneValue(), RandomState()],
@@ -97,6 +111,8 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     shots: int | None
     noise_model: Any
     estimator: Any
+    pass_manager: Any
+    mitigation: ZeroNoiseExtrapolation | None
     initial_point: Any
     callback: Any
     random_state: Any
@@ -146,7 +162,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
             try:
                 pickle.dumps(value)
             except Exception as error:
-                consequence = "is not called" if name == "callback" else "simulates exactly"
+                consequence = _WITHOUT_IT.get(name, "simulates exactly")
                 warnings.warn(
                     f"{name} of type {type(value).__name__} cannot be pickled ({error}); it is "
                     f"left out, and the unpickled classifier has {name}=None and "
@@ -210,17 +226,26 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     def _expectations(self, X: NDArray[np.float64], seed: int) -> Any:
         """The evaluator of <Z0> for the angles ``X``: exact, or on an Estimator."""
         if not self._uses_estimator():
+            unused = [n for n in ("pass_manager", "mitigation") if getattr(self, n) is not None]
+            if unused:
+                raise ValueError(
+                    f"{' and '.join(unused)} apply only to the Estimator route (shots, "
+                    "noise_model or estimator); the exact simulation has no circuit to "
+                    "transpile and no noise to mitigate. Set one of those, or leave "
+                    f"{' and '.join(unused)} None."
+                )
             compiled = self._compiled if self._compiled is not None else self._compile()
             return self._exact_expectations(compiled, X)
         circuit = (self.circuit_, self.feature_parameters_, self.weight_parameters_)
+        route = {"pass_manager": self.pass_manager, "mitigation": self.mitigation}
         if self.estimator is not None:
             precision = None if self.shots is None else 1.0 / np.sqrt(self.shots)
             return EstimatorExpectations(
-                *circuit, X, self.estimator, precision=precision, seed_rng=None
+                *circuit, X, self.estimator, precision=precision, seed_rng=None, **route
             )
         estimator = aer_estimator(shots=self.shots, noise_model=self.noise_model, seed=seed)
         return EstimatorExpectations(
-            *circuit, X, estimator, precision=None, seed_rng=np.random.default_rng(seed)
+            *circuit, X, estimator, precision=None, seed_rng=np.random.default_rng(seed), **route
         )
 
     # ----------------------------------------------------------------------------------------

@@ -138,10 +138,26 @@ default="nlopt-COBYLA"
         ``estimator``.
     estimator : qiskit.primitives.BaseEstimatorV2, default=None
         Any EstimatorV2 (qiskit-aer, ``qiskit.primitives``, or IBM hardware through
-        qiskit-ibm-runtime). If it exposes a backend with a transpiler target (attribute
-        ``backend`` or ``mode``), the circuit is transpiled to that backend first
-        (``optimization_level=1``, ``seed_transpiler=0``). ``fit`` calls ``estimator.run``
-        once per optimizer step, with one PUB holding every sample; predictions also use it.
+        qiskit-ibm-runtime, in job, Session or Batch mode). If it exposes a backend with a
+        transpiler target (``backend``, as an attribute or a method, or ``mode``), the
+        circuit is transpiled to that backend's instruction set first (see
+        ``pass_manager``) and the observable is mapped through the layout. ``fit`` calls
+        ``estimator.run`` once per optimizer step, with one PUB holding every sample;
+        predictions also use it. Options set on the estimator (resilience, dynamical
+        decoupling, twirling, shots) apply to every call.
+    pass_manager : qiskit.transpiler.PassManager, default=None
+        Transpiles the circuit on the Estimator route (``shots``, ``noise_model`` or
+        ``estimator``): once per ``fit`` and once per prediction call, never per optimizer
+        step. ``None`` means
+        ``generate_preset_pass_manager(optimization_level=1, backend=backend,
+        seed_transpiler=0)`` for the estimator's backend when it has a target, and no
+        transpilation otherwise. The pass manager must keep the circuit's parameters.
+    mitigation : ZeroNoiseExtrapolation, default=None
+        Error mitigation on the Estimator route: with
+        :class:`~qbloodcell.quantum.ZeroNoiseExtrapolation`, every evaluation runs the
+        circuit folded at each noise scale factor (one PUB per factor) and uses the
+        extrapolation of :math:`\\langle Z_0 \\rangle` to zero noise, in training and in
+        prediction. ``None``: no mitigation.
     initial_point : array-like of shape (n_weights,) or (n_sub_models, n_weights), default=None
         Starting weights. By default drawn uniformly from :math:`[-\\pi, \\pi)` with
         ``random_state``.
@@ -206,11 +222,18 @@ default="nlopt-COBYLA"
     :math:`((1 - \\langle Z_0 \\rangle)/2, (1 + \\langle Z_0 \\rangle)/2)`, the probabilities of
     measuring qubit 0 in :math:`|1\\rangle` and :math:`|0\\rangle`. They are not calibrated.
 
-    **Copies.** :func:`sklearn.base.clone` shares ``estimator``, ``noise_model`` and
-    ``callback`` between the copies instead of deep-copying them (a hardware session is
-    not duplicated). Pickling keeps them when they can be pickled; one that cannot is left out
-    with a warning, and the loaded classifier then simulates exactly until it is set again
-    with ``set_params``.
+    **Hardware.** With qiskit-ibm-runtime, the estimator's own options reach every call:
+    ``estimator.options.resilience_level``, ``estimator.options.dynamical_decoupling.enable``
+    and the like are set on the estimator before ``fit`` (see :ref:`vqc`, "Exact, sampled,
+    noisy and hardware execution"). ``mitigation`` is this package's zero-noise
+    extrapolation, independent of the Runtime's resilience options.
+
+    **Copies.** :func:`sklearn.base.clone` shares ``estimator``, ``noise_model``,
+    ``pass_manager`` and ``callback`` between the copies instead of deep-copying them (a
+    hardware session is not duplicated). Pickling keeps them when they can be pickled; one
+    that cannot (such as Qiskit's preset pass managers) is left out with a warning, and the
+    loaded classifier then simulates exactly (transpiles with the default pass manager)
+    until it is set again with ``set_params``.
 
     References
     ----------
@@ -268,6 +291,8 @@ default="nlopt-COBYLA"
         shots: int | None = None,
         noise_model: Any = None,
         estimator: Any = None,
+        pass_manager: Any = None,
+        mitigation: Any = None,
         initial_point: Any = None,
         callback: Callable[[NDArray[np.float64], float], Any] | None = None,
         random_state: Any = None,
@@ -286,6 +311,8 @@ default="nlopt-COBYLA"
         self.shots = shots
         self.noise_model = noise_model
         self.estimator = estimator
+        self.pass_manager = pass_manager
+        self.mitigation = mitigation
         self.initial_point = initial_point
         self.callback = callback
         self.random_state = random_state

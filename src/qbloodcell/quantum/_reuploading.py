@@ -102,7 +102,8 @@ default="nlopt-COBYLA"
         Maximum number of objective evaluations per binary sub-model.
     tol : float, default=None
         Final trust-region radius of COBYLA / ``tol`` of :func:`scipy.optimize.minimize`.
-    shots, noise_model, estimator, initial_point, callback, random_state, verbose
+    shots, noise_model, estimator, pass_manager, mitigation, initial_point, callback, \\
+random_state, verbose
         As in :class:`VQCClassifier`.
 
     Attributes
@@ -153,6 +154,8 @@ circuit_gate_counts_
         shots: int | None = None,
         noise_model: Any = None,
         estimator: Any = None,
+        pass_manager: Any = None,
+        mitigation: Any = None,
         initial_point: Any = None,
         callback: Callable[[NDArray[np.float64], float], Any] | None = None,
         random_state: Any = None,
@@ -168,6 +171,8 @@ circuit_gate_counts_
         self.shots = shots
         self.noise_model = noise_model
         self.estimator = estimator
+        self.pass_manager = pass_manager
+        self.mitigation = mitigation
         self.initial_point = initial_point
         self.callback = callback
         self.random_state = random_state
