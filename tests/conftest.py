@@ -49,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
     Runs before ``-m`` selects the items, so the marker counts.
     """
     for item in items:
-        table = getattr(item.module, "SLOW_CHECKS", None)
+        table = getattr(getattr(item, "module", None), "SLOW_CHECKS", None)
         params = getattr(getattr(item, "callspec", None), "params", {})
         if not table or "estimator" not in params or "check" not in params:
             continue

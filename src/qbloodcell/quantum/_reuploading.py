@@ -95,23 +95,39 @@ class DataReuploadingClassifier(QuantumClassifierBase):
     bandwidth : float, default=1.0
         Width of the angle range (see :class:`VQCClassifier`); the trainable input weights
         rescale it further per layer.
-    optimizer : {"nlopt-COBYLA", "COBYLA", "COBYQA", "Nelder-Mead", "Powell"}, \\
-default="nlopt-COBYLA"
-        As in :class:`VQCClassifier`.
+    optimizer : str, default="nlopt-COBYLA"
+        ``"nlopt-COBYLA"``, ``"COBYLA"``, ``"COBYQA"``, ``"Nelder-Mead"`` or ``"Powell"``,
+        as in :class:`VQCClassifier`.
     max_iter : int, default=300
         Maximum number of objective evaluations per binary sub-model.
     tol : float, default=None
         Final trust-region radius of COBYLA / ``tol`` of :func:`scipy.optimize.minimize`.
-    shots, noise_model, estimator, pass_manager, mitigation, initial_point, callback, \\
-random_state, verbose
+    shots : int, default=None
+        As in :class:`VQCClassifier`.
+    noise_model : qiskit_aer.noise.NoiseModel, default=None
+        As in :class:`VQCClassifier`.
+    estimator : qiskit.primitives.BaseEstimatorV2, default=None
+        As in :class:`VQCClassifier`.
+    pass_manager : qiskit.transpiler.PassManager, default=None
+        As in :class:`VQCClassifier`.
+    mitigation : ZeroNoiseExtrapolation, default=None
+        As in :class:`VQCClassifier`.
+    initial_point : array-like, default=None
+        As in :class:`VQCClassifier`.
+    callback : callable, default=None
+        As in :class:`VQCClassifier`.
+    random_state : int, RandomState instance or None, default=None
+        As in :class:`VQCClassifier`.
+    verbose : int, default=0
         As in :class:`VQCClassifier`.
 
     Attributes
     ----------
-    classes_, n_features_in_, feature_names_in_, input_scaling_, circuit_, \\
-feature_parameters_, weight_parameters_, weights_, n_iter_, loss_curve_, circuit_depth_, \\
-circuit_gate_counts_
-        As in :class:`VQCClassifier`.
+    weights_ : ndarray of shape (n_weights,) or (n_classes, n_weights)
+        Trained weights (input weights and offsets), one row per one-vs-rest sub-model
+        with more than two classes. The other fitted attributes (``classes_``,
+        ``input_scaling_``, ``circuit_``, ``n_iter_``, ``loss_curve_``, ...) are those of
+        :class:`VQCClassifier`.
 
     See Also
     --------
