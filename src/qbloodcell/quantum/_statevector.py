@@ -1205,7 +1205,7 @@ class _UnitaryProduct:
             if self.direct is not None:
                 stacked = matrices[self.direct]
             else:
-                pairs = matrices[self.slots[0]]
+                pairs: Any = matrices[self.slots[0]]
                 for slot in self.slots[1:]:
                     pairs = matrices[slot] @ pairs
                 stacked = np.concatenate([pairs, self.identity])[self.positions]
