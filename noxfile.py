@@ -10,7 +10,8 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = False
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
-# every install goes through constraints.txt: it pins torch to the 2.13.0 CPU build
+# every install goes through constraints.txt: it pins torch to 2.13.0 (the CPU build where
+# the machine carries it, see docs/install.rst)
 CONSTRAINTS = ("--constraint", "constraints.txt")
 
 
@@ -68,6 +69,30 @@ def docs(session: nox.Session) -> None:
         "docs/_build/html",
         *session.posargs,
     )
+
+
+@nox.session
+def screenshots(session: nox.Session) -> None:
+    """Screenshots of the docs in a headless Chromium, checked for offline maths and layout.
+
+    Builds the site without running the gallery into ``docs/_build/html-screenshots``
+    (``nox -s screenshots -- --reuse`` checks ``docs/_build/html`` of ``nox -s docs``
+    instead), then ``docs/screenshots.py`` writes a PNG per page to
+    ``docs/_build/screenshots`` and fails on an untypeset formula, a request off the
+    machine, a cut code block or an empty left navigation. Needs a Chromium: Debian's
+    ``chromium`` package, or ``-- --chromium PATH``.
+    """
+    args = [arg for arg in session.posargs if arg != "--reuse"]
+    if "--reuse" in session.posargs:
+        html = "docs/_build/html"
+        session.install(*nox.project.dependency_groups(PYPROJECT, "screenshots"))
+    else:
+        html = "docs/_build/html-screenshots"
+        install_project(session, extras="torch", groups=("docs", "screenshots"))
+        session.run(
+            "sphinx-build", "-W", "--keep-going", "-b", "html", "-D", "plot_gallery=0", "docs", html
+        )
+    session.run("python", "docs/screenshots.py", html, "docs/_build/screenshots", *args)
 
 
 @nox.session
