@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -93,6 +97,68 @@ def screenshots(session: nox.Session) -> None:
             "sphinx-build", "-W", "--keep-going", "-b", "html", "-D", "plot_gallery=0", "docs", html
         )
     session.run("python", "docs/screenshots.py", html, "docs/_build/screenshots", *args)
+
+
+def _readme_pipeline() -> str:
+    """The README's minimal pipeline, read by tests/_snippets.py (also used by the tests)."""
+    spec = importlib.util.spec_from_file_location("_snippets", "tests/_snippets.py")
+    assert spec is not None
+    assert spec.loader is not None
+    snippets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(snippets)
+    return snippets.readme_pipeline()
+
+
+# run in the fresh environment: the package comes from the wheel, at the version the
+# source declares (src/qbloodcell/__init__.py, the one place it is set)
+_WHEEL_CHECK = """
+import importlib.metadata, pathlib, sys
+import qbloodcell
+installed = importlib.metadata.version("qbloodcell")
+assert installed == qbloodcell.__version__ == sys.argv[1], (installed, qbloodcell.__version__)
+assert pathlib.Path(sys.prefix) in pathlib.Path(qbloodcell.__file__).parents, qbloodcell.__file__
+print("qbloodcell", installed, "from", qbloodcell.__file__)
+"""
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheel and sdist into ``dist/``, ``twine check``, then the wheel in a fresh venv.
+
+    The wheel is built from the sdist (so a file missing from the sdist fails here). Both
+    pass ``twine check --strict`` (metadata and the README as long description). The
+    wheel, without extras and through constraints.txt, goes into a new virtual environment
+    outside the checkout, which then runs the README's minimal pipeline.
+    """
+    session.install("build", "twine")
+    dist = Path("dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist))
+    wheels, sdists = sorted(dist.glob("*.whl")), sorted(dist.glob("*.tar.gz"))
+    if len(wheels) != 1 or len(sdists) != 1:
+        session.error(f"expected one wheel and one sdist in dist/, found {wheels + sdists}")
+    session.run("twine", "check", "--strict", str(wheels[0]), str(sdists[0]))
+
+    init = Path("src/qbloodcell/__init__.py").read_text(encoding="utf-8")
+    version = re.search(r'^__version__ = "([^"]+)"', init, re.MULTILINE)
+    if version is None or not wheels[0].name.startswith(f"qbloodcell-{version.group(1)}-"):
+        session.error(f"{wheels[0].name} does not carry the version of src/qbloodcell/__init__.py")
+
+    tmp = Path(session.create_tmp()).resolve()
+    venv = tmp / "wheel-venv"
+    session.run("python", "-m", "venv", "--clear", str(venv))
+    python = str(venv / ("Scripts" if os.name == "nt" else "bin") / "python")
+    constraints = str(Path("constraints.txt").resolve())
+    wheel = str(wheels[0].resolve())
+    session.run(python, "-m", "pip", "install", "--quiet", "-c", constraints, wheel, external=True)
+    pipeline = tmp / "readme_pipeline.py"
+    pipeline.write_text(_readme_pipeline(), encoding="utf-8")
+    with session.chdir(tmp):  # the checkout's src/ is not importable from here
+        session.run(python, "-c", _WHEEL_CHECK, version.group(1), external=True)
+        output = session.run(python, str(pipeline), external=True, silent=True)
+    print(output)
+    if not re.search(r"^test accuracy: (0\.\d+|1\.0+)$", str(output), re.MULTILINE):
+        session.error("the README's minimal pipeline did not print its test accuracy")
 
 
 @nox.session

@@ -5,8 +5,11 @@ stays fast and pulls in neither Qiskit nor torch: a subpackage is loaded the fir
 one of its names is used.
 
 >>> import qbloodcell
->>> qbloodcell.__version__
-'0.1.0'
+>>> "VQCClassifier" in qbloodcell.__all__
+True
+
+``__version__`` below is the one place the version is set: the build backend reads it
+into the distribution's metadata.
 """
 
 from __future__ import annotations
