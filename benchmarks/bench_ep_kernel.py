@@ -26,7 +26,8 @@ from numba import njit
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from qbloodcell.ep import EquilibriumPropagationClassifier, _kernels, _threads
+from qbloodcell import _threads
+from qbloodcell.ep import EquilibriumPropagationClassifier, _kernels
 from qbloodcell.ep._classifier import _PLAIN_SWEEPS, _Architecture
 
 _spec = importlib.util.spec_from_file_location(

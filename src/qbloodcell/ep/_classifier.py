@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from qbloodcell import _threads
 from qbloodcell._validation import (
     Boolean,
     Integer,
@@ -30,7 +31,7 @@ from qbloodcell._validation import (
     Spec,
     validate_params,
 )
-from qbloodcell.ep import _kernels, _threads
+from qbloodcell.ep import _kernels
 
 _ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
 # (off, on) target values of the output units, matched to the range of each activation

@@ -148,7 +148,7 @@ def _one_blas_thread() -> Any:
     (measured in benchmarks/bench_kernels.py, with and without ``--blas-threads 1``). This is
     the equilibrium-propagation relaxation's finding and mechanism, reused.
     """
-    from qbloodcell.ep._threads import single_threaded_blas
+    from qbloodcell._threads import single_threaded_blas
 
     return single_threaded_blas()
 
