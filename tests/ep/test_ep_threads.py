@@ -9,18 +9,18 @@ import pytest
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from qbloodcell import _threads
-from qbloodcell.ep import _classifier, _kernels
-from qbloodcell.ep._classifier import _Architecture
+from qbloodcell.ep import _kernels, _network
+from qbloodcell.ep._network import Network
 
 
 def _batch(n_samples, seed=0):
     rng = np.random.RandomState(seed)
-    arch = _Architecture((6, 40, 30, 3))
+    arch = Network((6, 40, 30, 3))
     weights = rng.normal(scale=1.5 / np.sqrt(40), size=arch.n_weights)
-    biases = rng.normal(scale=0.3, size=arch.n_biases)
+    biases = rng.normal(scale=0.3, size=arch.n_units)
     inputs = rng.normal(size=(n_samples, 6))
     targets = rng.uniform(-1, 1, size=(n_samples, 3))
-    states = rng.uniform(-1, 1, size=n_samples * arch.n_states)
+    states = rng.uniform(-1, 1, size=n_samples * arch.n_units)
     return arch, weights, biases, inputs, targets, states
 
 
@@ -38,7 +38,7 @@ def test_groups_of_rows_give_the_fixed_points_of_one_call(monkeypatch, beta):
         calls.append(len(tasks))
         return original(tasks)
 
-    monkeypatch.setattr(_classifier, "_MIN_ROWS_PER_THREAD", 10)
+    monkeypatch.setattr(_network, "_MIN_ROWS_PER_THREAD", 10)
     monkeypatch.setattr(_threads, "blas_threads", lambda: 3)
     monkeypatch.setattr(_threads, "run_concurrently", spy)
     grouped = states.copy()
@@ -56,7 +56,7 @@ def test_groups_report_nan(monkeypatch):
     arch, weights, biases, inputs, targets, states = _batch(40)
     # only the last rows diverge: the group that holds them reports NaN for the batch
     inputs[-3:] = np.nan
-    monkeypatch.setattr(_classifier, "_MIN_ROWS_PER_THREAD", 10)
+    monkeypatch.setattr(_network, "_MIN_ROWS_PER_THREAD", 10)
     monkeypatch.setattr(_threads, "blas_threads", lambda: 2)
     _, change = arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 20, 1e-6)
     assert np.isnan(change)
@@ -95,13 +95,13 @@ def test_relaxation_and_fit_run_blas_on_one_thread(monkeypatch):
 
     before = _blas_library_threads()
     seen = []
-    original = _Architecture._relax_rows
+    original = Network._relax_rows
 
     def spy(self, *args):
         seen.append(max(_blas_library_threads()))
         return original(self, *args)
 
-    monkeypatch.setattr(_Architecture, "_relax_rows", spy)
+    monkeypatch.setattr(Network, "_relax_rows", spy)
     arch, weights, biases, inputs, targets, states = _batch(10)
     arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, 20, 1e-6)
     rng = np.random.RandomState(0)

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from qbloodcell._early_stopping import EarlyStopping, continued_history, validation_split
 from qbloodcell._images import MIN_IMAGE_SIDE, check_images
 from qbloodcell._validation import (
     Boolean,
@@ -96,7 +96,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty added by Adam to the gradients.
     early_stopping : bool, default=True
         Hold out a stratified validation set, stop when its accuracy stops improving and
-        keep the best weights. Needs at least two images of every class.
+        keep the best weights (:ref:`early-stopping`, the same for EP). Needs at least two
+        images of every class.
     validation_fraction : float, default=0.2
         Fraction of the training images held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -115,7 +116,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         When True and the model is already fitted, :meth:`fit` continues training the
         current network (and its optimizer state, and the input standardisation) for up
-        to ``max_iter`` more epochs instead of starting again.
+        to ``max_iter`` more epochs instead of starting again; ``n_iter_``,
+        ``loss_curve_`` and the validation histories continue.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the validation split, the shuffling and the
         augmentation. With an integer two fits on the same CPU with the same ``n_jobs``
@@ -326,7 +328,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_) if continuing else classes.size
 
         rng = check_random_state(self.random_state)
-        train_index, validation_index = self._split(y_encoded, n_classes, rng)
+        train_index, validation_index = self._split(y_encoded, rng)
 
         if not continuing:
             self.classes_ = classes
@@ -352,18 +354,18 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 self._fitted_hidden_channels = tuple(int(c) for c in self.hidden_channels)
                 self.n_iter_ = 0
                 self.loss_curve_: list[float] = []
-                self.validation_scores_: list[float] | None = [] if self.early_stopping else None
-                self.validation_loss_curve_: list[float] | None = (
-                    [] if self.early_stopping else None
-                )
             else:
                 self.module_.to(device)
                 _optimizer_to(self.optimizer_, device)
                 for group in self.optimizer_.param_groups:
                     group["lr"] = self.learning_rate
                     group["weight_decay"] = self.weight_decay
-                if self.early_stopping and self.validation_scores_ is None:
-                    self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.validation_scores_: list[float] | None = continued_history(
+                getattr(self, "validation_scores_", None), self.early_stopping, continuing
+            )
+            self.validation_loss_curve_: list[float] | None = continued_history(
+                getattr(self, "validation_loss_curve_", None), self.early_stopping, continuing
+            )
 
             inputs = self._to_tensor(torch, images, device)
             targets = torch.from_numpy(y_encoded.astype(np.int64)).to(device)
@@ -373,30 +375,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _split(
-        self, y_encoded: np.ndarray, n_classes: int, rng: np.random.RandomState
+        self, y_encoded: np.ndarray, rng: np.random.RandomState
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        indices = np.arange(y_encoded.size)
         if not self.early_stopping:
-            return indices, None
-        counts = np.bincount(y_encoded, minlength=n_classes)
-        present = counts[counts > 0]
-        n_validation = math.ceil(self.validation_fraction * y_encoded.size)
-        n_present = present.size
-        if (
-            present.min() < 2
-            or n_validation < n_present
-            or y_encoded.size - n_validation < n_present
-        ):
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of the {y_encoded.size} images with every class on both sides, which needs at "
-                f"least 2 images per class and {n_present} images on each side; the smallest "
-                f"class has {present.min()} image(s) and the split would hold out {n_validation}. "
-                "Pass more images, change validation_fraction, or set early_stopping=False."
-            )
-        train_index, validation_index = train_test_split(
-            indices, test_size=n_validation, stratify=y_encoded, random_state=rng
+            return np.arange(y_encoded.size), None
+        train_index, validation_index = validation_split(
+            y_encoded, self.validation_fraction, rng, samples="images"
         )
+        # the images keep their order on each side (the batches are drawn from it)
         return np.sort(train_index), np.sort(validation_index)
 
     def _diverged(self, loss: float) -> FloatingPointError:
@@ -423,9 +409,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             validation_targets = targets[torch.from_numpy(validation_index).to(device)]
 
         n_train = train_inputs.shape[0]
-        best: tuple[float, float] | None = None
+        monitor = EarlyStopping(self.n_iter_no_change)
         best_state = None
-        epochs_without_improvement = 0
         stopped_early = False
         module, optimizer = self.module_, self.optimizer_
 
@@ -470,27 +455,22 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 message += f", validation loss {validation_loss:.4f}, accuracy {accuracy:.4f}"
                 # patience runs out on accuracy alone: at equal accuracy a lower loss
                 # still selects the kept weights, but does not prolong training
-                if best is None or accuracy > best[0]:
-                    epochs_without_improvement = 0
-                else:
-                    epochs_without_improvement += 1
-                if best is None or (accuracy, -validation_loss) > best:
-                    best = (accuracy, -validation_loss)
+                if monitor.update(accuracy, validation_loss):
                     best_state = {
                         name: value.detach().clone() for name, value in module.state_dict().items()
                     }
                 if self.verbose:
                     print(message)
-                if epochs_without_improvement >= self.n_iter_no_change:
+                if monitor.should_stop:
                     stopped_early = True
                     break
             elif self.verbose:
                 print(message)
 
         if validation_index is not None:
-            assert best is not None
+            assert best_state is not None
             module.load_state_dict(best_state)
-            self.best_validation_score_: float | None = best[0]
+            self.best_validation_score_: float | None = monitor.best_score
             if not stopped_early:
                 warnings.warn(
                     f"CNNClassifier reached max_iter={self.max_iter} epochs while the "
