@@ -10,8 +10,9 @@ kernel; ``_projected`` and ``_trainable`` hold the other two, and ``_kernel_svc`
 ready classifier :class:`QuantumKernelSVC` (a precomputed quantum Gram matrix in
 :class:`sklearn.svm.SVC`).
 
-Exact Gram matrices come from one batched preparation of all feature-map states
-(:class:`~qbloodcell.quantum._fused.FusedCircuit`) and one matrix product; on request a
+Exact Gram matrices come from one batched preparation of all feature-map states (the
+package's simulator, :class:`~qbloodcell.quantum._statevector.CompiledCircuit`) and one
+matrix product; on request a
 Qiskit sampler estimates them from measurements instead (the hardware route).
 """
 
@@ -42,8 +43,8 @@ from qbloodcell.quantum._circuits import (
     build_feature_map,
 )
 from qbloodcell.quantum._estimators import backend_with_target
-from qbloodcell.quantum._fused import FusedCircuit
 from qbloodcell.quantum._shared import clone_sharing, without_unpicklable
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 FloatArray = NDArray[np.float64]
 ComplexArray = NDArray[np.complex128]
@@ -186,10 +187,10 @@ class _QuantumKernel(BaseEstimator):
         cache[key] = (self.feature_map, value)
         return value
 
-    def _simulator(self, n_features: int) -> FusedCircuit:
-        def build() -> FusedCircuit:
+    def _simulator(self, n_features: int) -> CompiledCircuit:
+        def build() -> CompiledCircuit:
             circuit = self._feature_map_for(n_features)
-            return FusedCircuit(circuit, tuple(circuit.parameters))
+            return CompiledCircuit(circuit, tuple(circuit.parameters), role="kernel")
 
         return self._cached("simulator", n_features, build)
 
@@ -384,7 +385,7 @@ default="full"
         self._check_fitted()
         A, _ = self._inputs(X, None)
         with _one_blas_thread():
-            return self._states(A)
+            return np.ascontiguousarray(self._states(A))
 
     def _states(self, A: FloatArray) -> ComplexArray:
         return self._simulator(A.shape[1]).evolve(A)

@@ -173,6 +173,9 @@ default="full"
 
 def _bloch_vectors(states: ComplexArray) -> FloatArray:
     """Bloch vectors (n_rows, n_qubits, 3) of every qubit of every state (little-endian)."""
+    # the per-qubit views below are reshapes of C-ordered rows (the simulator returns the
+    # transpose of its column-major batch)
+    states = np.ascontiguousarray(states)
     n_rows, dimension = states.shape
     n_qubits = dimension.bit_length() - 1
     vectors = np.empty((n_rows, n_qubits, 3))

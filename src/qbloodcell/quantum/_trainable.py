@@ -18,7 +18,6 @@ from qbloodcell._validation import (
     Spec,
     validate_params,
 )
-from qbloodcell.quantum._fused import FusedCircuit
 from qbloodcell.quantum._kernels import (
     _FEATURE_MAP_SPECS,
     _SAMPLING_SPECS,
@@ -28,6 +27,7 @@ from qbloodcell.quantum._kernels import (
     _fidelities,
     _one_blas_thread,
 )
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 
 class TrainableQuantumKernel(FidelityQuantumKernel):
@@ -174,10 +174,10 @@ default="full"
         tags.input_tags.allow_nan = False
         return tags
 
-    def _inverse_simulator(self, n_features: int) -> FusedCircuit:
-        def build() -> FusedCircuit:
+    def _inverse_simulator(self, n_features: int) -> CompiledCircuit:
+        def build() -> CompiledCircuit:
             circuit = self._feature_map_for(n_features)
-            return FusedCircuit(circuit.inverse(), tuple(circuit.parameters))
+            return CompiledCircuit(circuit.inverse(), tuple(circuit.parameters), role="kernel")
 
         return self._cached("inverse", n_features, build)
 
@@ -308,7 +308,7 @@ class _AlignmentObjective:
     """Minus the kernel-target alignment and its exact gradient in the rotation angles."""
 
     def __init__(
-        self, forward: FusedCircuit, inverse: FusedCircuit, A: FloatArray, target: FloatArray
+        self, forward: CompiledCircuit, inverse: CompiledCircuit, A: FloatArray, target: FloatArray
     ) -> None:
         self.forward = forward
         self.inverse = inverse
