@@ -22,6 +22,11 @@ an add become one fused multiply-add (``contract``, one rounding instead of two)
 makes that loop 1.2 to 1.3 times as fast (``benchmarks/bench_ep_kernel.py``). The kernels use NumPy's error model (a division by
 zero gives inf, as in NumPy) so that the loops that evaluate the activation are free of
 Python's zero-division checks and can be vectorised.
+
+Why this module is over 500 lines: it holds the compiled kernels only, and numba inlines
+the small helpers (``_tanh``, the views, the layer updates) into ``relax`` when they live
+in the same module with ``inline="always"``; one file also keeps one ``cache=True`` cache
+per kernel set, so a change to a helper recompiles every kernel that uses it.
 """
 
 from __future__ import annotations
