@@ -23,7 +23,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from qbloodcell.ep import EquilibriumPropagationClassifier
-from qbloodcell.ep._network import Network, RelaxStats
+from qbloodcell.ep._network import Dynamics, Network, RelaxStats
 
 # the NumPy reference is the tests' (tests/_references), found from this file's location
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
@@ -73,7 +73,7 @@ def _sweeps_per_sample(model, batch, over_relaxation=None):
         model = copy.deepcopy(model).set_params(over_relaxation=over_relaxation)
     network = Network([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
     weights, biases = network.flatten(model.coefs_, model.intercepts_)
-    dynamics = model._dynamics()
+    dynamics = Dynamics.of(model)
     stats = RelaxStats(model.relax_tol)
     for row in batch:
         network.free_phase(row[None, :], weights, biases, dynamics, stats)

@@ -27,10 +27,8 @@ from qbloodcell._validation import (
     Spec,
     validate_params,
 )
-from qbloodcell.ep import _kernels, _training
-from qbloodcell.ep._network import Dynamics, Network, RelaxStats
-
-_ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
+from qbloodcell.ep import _training
+from qbloodcell.ep._network import ACTIVATIONS, Dynamics, Network, RelaxStats
 
 
 class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
@@ -110,9 +108,10 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         Factor ``omega`` of successive over-relaxation, in ``(0, 2)``: each update moves a
         layer ``omega`` times the step to ``rho(drive)``, clipped to the range of the
         activation. The fixed points do not depend on it; above 1 the relaxations need
-        fewer sweeps (measured in :ref:`ep`). The free phases start with 3 plain sweeps from zero states; samples still
-        moving after 15 sweeps continue with ``1 + 1.5 (omega - 1)`` (at most 1.9); the
-        nudged output layer always takes the plain step. When the energy has several
+        fewer sweeps (measured in :ref:`ep`). The free phases start with 3 plain sweeps
+        from zero states; samples still moving after 15 sweeps continue with
+        ``1 + 1.5 (omega - 1)`` (at most 1.9); the nudged output layer always takes the
+        plain step. When the energy has several
         minima the one reached can depend on ``omega``; ``fit`` and ``predict`` use the
         same dynamics. 1 gives plain block coordinate descent.
     alpha : float, default=0.0
@@ -219,7 +218,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
         "hidden_layer_sizes": [IntegerSequence(1, scalar_ok=True, example="(256, 128, 64)")],
-        "activation": [Options(sorted(_ACTIVATIONS))],
+        "activation": [Options(sorted(ACTIVATIONS))],
         "beta": [Real(0, 1, closed="neither")],
         "symmetric_nudging": [Boolean()],
         "n_free_steps": [Integer(1)],
@@ -344,7 +343,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self.classes_ = classes
         network = Network((X.shape[1], *hidden, classes.shape[0]))
-        dynamics = self._dynamics()
+        dynamics = Dynamics.of(self)
         targets = _training.output_targets(encoded, classes.shape[0], self.activation)
 
         if continuing:
@@ -435,15 +434,6 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     def _hidden_layer_sizes(self) -> tuple[int, ...]:
         return tuple(int(w.shape[1]) for w in self.coefs_[:-1])
 
-    def _dynamics(self) -> Dynamics:
-        return Dynamics(
-            activation=_ACTIVATIONS[self.activation],
-            tol=float(self.relax_tol),
-            over_relaxation=float(self.over_relaxation),
-            n_free_steps=int(self.n_free_steps),
-            n_nudged_steps=int(self.n_nudged_steps),
-        )
-
     # ------------------------------------------------------------------ prediction
     def _output_activity(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
@@ -452,7 +442,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         network = Network(layer_sizes)
         weights, biases = network.flatten(self.coefs_, self.intercepts_)
         stats = RelaxStats(self.relax_tol)
-        outputs = network.free_outputs(X, weights, biases, self._dynamics(), stats)
+        outputs = network.free_outputs(X, weights, biases, Dynamics.of(self), stats)
         stats.warn()
         return outputs
 

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -22,6 +23,8 @@ from sklearn.exceptions import ConvergenceWarning
 from qbloodcell import _threads
 from qbloodcell.ep import _kernels
 
+#: the activations of the estimator's ``activation`` parameter, as the kernels' codes
+ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
 # a batch is relaxed in groups of rows on several threads only when each group has at
 # least this many samples (below it, one multi-threaded BLAS call is as fast)
 _MIN_ROWS_PER_THREAD = 40
@@ -310,6 +313,17 @@ class Dynamics:
     over_relaxation: float
     n_free_steps: int
     n_nudged_steps: int
+
+    @classmethod
+    def of(cls, estimator: Any) -> Dynamics:
+        """The settings of an ``EquilibriumPropagationClassifier``'s parameters."""
+        return cls(
+            activation=ACTIVATIONS[estimator.activation],
+            tol=float(estimator.relax_tol),
+            over_relaxation=float(estimator.over_relaxation),
+            n_free_steps=int(estimator.n_free_steps),
+            n_nudged_steps=int(estimator.n_nudged_steps),
+        )
 
 
 class RelaxStats:

@@ -67,8 +67,8 @@ _IGNORED_INSTRUCTIONS = frozenset({"barrier", "delay"})
 _NON_UNITARY_INSTRUCTIONS = frozenset({"measure", "reset", "initialize", "store"})
 # Largest block of adjacent qubits whose single-qubit gates are applied as one Kronecker
 # product. A block of k qubits costs 2**k multiply-adds per amplitude in one pass over the
-# states: fewer, larger blocks save passes over memory but add arithmetic. Timing blocks of
-# 1 to 6 qubits on 12-qubit batches, 4 was the fastest (3 was close; 6 much slower).
+# states: fewer, larger blocks save passes over memory but add arithmetic; 4 was chosen by
+# timing the block sizes 1 to 6 on 12-qubit batches.
 _BLOCK_QUBITS = 4
 # Largest matrix product (multiply-adds) made in one BLAS call (see _panel_width): OpenBLAS
 # multi-threads products above 2**18.
