@@ -141,8 +141,8 @@ def load_aml_cytomorphology(
         Number of threads reading and resizing images: ``-1`` all cores, ``None`` one
         unless inside a :func:`joblib.parallel_config` block.
     cache : bool or path-like, default=True
-        On-disk cache of the resized images, as in :func:`load_image_folder`; a second
-        load of the whole dataset then takes seconds.
+        On-disk cache of the resized images, as in :func:`load_image_folder`: a second
+        load reads no image file (timings in the datasets user guide).
     progress : bool, default=False
         Show a progress bar (tqdm) while image files are read.
     return_X_y : bool, default=False
