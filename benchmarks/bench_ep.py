@@ -23,7 +23,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
 from qbloodcell.ep import EquilibriumPropagationClassifier
-from qbloodcell.ep._classifier import _Architecture
+from qbloodcell.ep._network import Dynamics, Network, RelaxStats
 
 # the NumPy reference is the tests' (tests/_references), found from this file's location
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
@@ -71,13 +71,13 @@ def _sweeps_per_sample(model, batch, over_relaxation=None):
     """
     if over_relaxation is not None:
         model = copy.deepcopy(model).set_params(over_relaxation=over_relaxation)
-    arch = _Architecture([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
-    weights = np.concatenate([w.ravel() for w in model.coefs_])
-    biases = np.concatenate(model.intercepts_)
-    steps = [
-        model._free_outputs(row[None, :], weights, biases, arch, stats=None)[1][0] for row in batch
-    ]
-    return float(np.mean(steps))
+    network = Network([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
+    weights, biases = network.flatten(model.coefs_, model.intercepts_)
+    dynamics = Dynamics.of(model)
+    stats = RelaxStats(model.relax_tol)
+    for row in batch:
+        network.free_phase(row[None, :], weights, biases, dynamics, stats)
+    return stats.mean_free()
 
 
 def _blas_gflops():

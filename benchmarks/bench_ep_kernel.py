@@ -26,8 +26,9 @@ from numba import njit
 from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from qbloodcell.ep import EquilibriumPropagationClassifier, _kernels, _threads
-from qbloodcell.ep._classifier import _PLAIN_SWEEPS, _Architecture
+from qbloodcell import _threads
+from qbloodcell.ep import EquilibriumPropagationClassifier, _kernels
+from qbloodcell.ep._network import _PLAIN_SWEEPS, Network
 
 _spec = importlib.util.spec_from_file_location(
     "bench_ep", pathlib.Path(__file__).with_name("bench_ep.py")
@@ -62,7 +63,7 @@ def _interleaved_us(calls, repeats):
 
 
 def predict_breakdown(model, batch):
-    arch = _Architecture([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
+    arch = Network([w.shape[0] for w in model.coefs_] + [model.coefs_[-1].shape[1]])
     weights = np.concatenate([w.ravel() for w in model.coefs_])
     biases = np.concatenate(model.intercepts_)
     n_samples = batch.shape[0]
@@ -80,14 +81,14 @@ def predict_breakdown(model, batch):
 
     def relax(a, b):
         def call():
-            states = np.zeros(n_samples * arch.n_states)
+            states = np.zeros(n_samples * arch.n_units)
             with _threads.single_threaded_blas():
                 arch._relax_rows(batch[a:b], weights, biases, states, targets[a:b], *settings, a)
 
         return call
 
     def both():
-        states = np.zeros(n_samples * arch.n_states)
+        states = np.zeros(n_samples * arch.n_units)
         arch.relax(batch, weights, biases, states, targets, *settings)
 
     times = _interleaved_us(

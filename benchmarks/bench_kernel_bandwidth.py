@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from qbloodcell.quantum import QuantumKernelSVC
-    from qbloodcell.quantum._kernels import DEFAULT_FEATURE_MAP_REPS, KERNEL_DEFAULTS
+    from qbloodcell.quantum._kernel_svc import DEFAULT_FEATURE_MAP_REPS, KERNEL_DEFAULTS
 
     global BANDWIDTHS, REPS, GAMMAS, TRAINABLE_BANDWIDTHS
     if args.quick:

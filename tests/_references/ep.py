@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
-from qbloodcell.ep._classifier import _EARLY_SWEEPS, _PLAIN_SWEEPS, _late_factor
+from qbloodcell.ep._network import _EARLY_SWEEPS, _PLAIN_SWEEPS, _late_factor
 
 
 def split_parameters(weights, biases, layer_sizes):

@@ -321,6 +321,27 @@ def test_fit_without_warm_start_restarts(cells):
     np.testing.assert_array_equal(cnn.predict_proba(X_test), expected)
 
 
+def test_warm_start_continues_the_validation_history(cells):
+    # the shared definition (qbloodcell._early_stopping): validation_scores_ continues over
+    # warm-started fits; a fit without early stopping has none (the CNN used to keep the
+    # stale lists of an earlier fit)
+    X_train, y_train, _, _ = cells
+    cnn = short(random_state=0, max_iter=1, early_stopping=True)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        cnn.fit(X_train, y_train)
+    first = list(cnn.validation_scores_)
+    cnn.set_params(warm_start=True)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        cnn.fit(X_train, y_train)
+    assert cnn.n_iter_ == len(cnn.validation_scores_) == len(cnn.validation_loss_curve_) == 2
+    assert cnn.validation_scores_[:1] == first
+    cnn.set_params(early_stopping=False).fit(X_train, y_train)
+    assert cnn.n_iter_ == 3
+    assert cnn.validation_scores_ is None
+    assert cnn.validation_loss_curve_ is None
+    assert cnn.best_validation_score_ is None
+
+
 def test_warm_start_rejects_new_classes(cells):
     X_train, y_train, _, _ = cells
     cnn = short(random_state=0, max_iter=1, warm_start=True).fit(X_train, y_train)

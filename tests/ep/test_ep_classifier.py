@@ -221,6 +221,27 @@ def test_accuracy_close_to_backprop_mlp():
     assert np.mean(ep_scores) >= np.mean(mlp_scores) - 0.02
 
 
+def test_warm_start_continues_the_validation_scores(data):
+    # the shared definition of warm_start (qbloodcell._early_stopping): validation_scores_
+    # continues over warm-started fits, as n_iter_ and loss_curve_ do (until this change a
+    # warm-started EP fit started the list again; the CNN always continued it)
+    X, y = data
+    clf = EquilibriumPropagationClassifier(
+        **{**SMALL, "max_iter": 2, "n_iter_no_change": 5, "warm_start": True}
+    )
+    clf.fit(X, y)
+    first = list(clf.validation_scores_)
+    clf.fit(X, y)
+    assert clf.n_iter_ == 4
+    assert len(clf.validation_scores_) == len(clf.loss_curve_) == 4
+    assert clf.validation_scores_[:2] == first
+    # the best epoch and the patience are those of the last fit
+    assert clf.best_validation_score_ == max(clf.validation_scores_[2:])
+    clf.set_params(early_stopping=False).fit(X, y)
+    assert clf.validation_scores_ is None
+    assert clf.best_validation_score_ is None
+
+
 @pytest.mark.parametrize("hidden", [(8,), (32,), (16, 8)])
 def test_warm_start_refuses_other_hidden_layers(data, hidden):
     X, y = data

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from qbloodcell.ep import _kernels
-from qbloodcell.ep._classifier import _Architecture
+from qbloodcell.ep._network import Network
 
 LAYER_SIZES = (5, 8, 6, 3)
 N_SAMPLES = 4
@@ -24,11 +24,11 @@ TOL = 1e-14
 @pytest.fixture(scope="module")
 def problem():
     rng = np.random.RandomState(0)
-    arch = _Architecture(LAYER_SIZES)
+    arch = Network(LAYER_SIZES)
     weights = rng.uniform(-1, 1, size=arch.n_weights) / np.sqrt(
         np.repeat(arch.layer_sizes[:-1], np.diff(arch.weight_offsets))
     )
-    biases = rng.normal(scale=0.2, size=arch.n_biases)
+    biases = rng.normal(scale=0.2, size=arch.n_units)
     inputs = rng.normal(size=(N_SAMPLES, LAYER_SIZES[0]))
     targets = -np.ones((N_SAMPLES, LAYER_SIZES[-1]))
     targets[np.arange(N_SAMPLES), rng.randint(0, LAYER_SIZES[-1], N_SAMPLES)] = 1.0
@@ -36,7 +36,7 @@ def problem():
 
 
 def _free_state(arch, weights, biases, inputs, targets):
-    states = np.zeros(N_SAMPLES * arch.n_states)
+    states = np.zeros(N_SAMPLES * arch.n_units)
     _, change = arch.relax(inputs, weights, biases, states, targets, 0.0, _kernels.TANH, STEPS, TOL)
     assert change <= TOL
     return states
@@ -59,13 +59,13 @@ def _ep_estimate(arch, weights, biases, inputs, targets, beta, symmetric):
     else:
         minus, scale = free, beta
     weight_grad = np.empty(arch.n_weights)
-    bias_grad = np.empty(arch.n_biases)
+    bias_grad = np.empty(arch.n_units)
     _kernels.ep_gradient(
         inputs,
         arch.layer_sizes,
         arch.weight_offsets,
-        arch.bias_offsets,
-        arch.state_offsets,
+        arch.unit_offsets,
+        arch.unit_offsets,
         plus,
         minus,
         scale,

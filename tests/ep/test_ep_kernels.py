@@ -7,7 +7,7 @@ import pytest
 
 from _references import ep as ref
 from qbloodcell.ep import _kernels
-from qbloodcell.ep._classifier import _EARLY_SWEEPS, _Architecture, _late_factor
+from qbloodcell.ep._network import _EARLY_SWEEPS, Network, _late_factor
 
 LAYER_SIZES = (5, 8, 6, 3)
 ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
@@ -15,12 +15,12 @@ ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
 
 def _problem(seed, n_samples=7, scale=0.8):
     rng = np.random.RandomState(seed)
-    arch = _Architecture(LAYER_SIZES)
+    arch = Network(LAYER_SIZES)
     weights = rng.normal(scale=scale, size=arch.n_weights)
-    biases = rng.normal(scale=0.3, size=arch.n_biases)
+    biases = rng.normal(scale=0.3, size=arch.n_units)
     inputs = rng.normal(size=(n_samples, LAYER_SIZES[0]))
     targets = rng.uniform(-1, 1, size=(n_samples, LAYER_SIZES[-1]))
-    states = rng.uniform(0, 1, size=n_samples * arch.n_states)
+    states = rng.uniform(0, 1, size=n_samples * arch.n_units)
     return arch, weights, biases, inputs, targets, states
 
 
@@ -184,13 +184,13 @@ def test_ep_gradient_matches_numpy_reference(scale):
     n_samples = inputs.shape[0]
     other = np.random.RandomState(4).uniform(-1, 1, size=states.shape)
     weight_grad = np.empty(arch.n_weights)
-    bias_grad = np.empty(arch.n_biases)
+    bias_grad = np.empty(arch.n_units)
     _kernels.ep_gradient(
         inputs,
         arch.layer_sizes,
         arch.weight_offsets,
-        arch.bias_offsets,
-        arch.state_offsets,
+        arch.unit_offsets,
+        arch.unit_offsets,
         states,
         other,
         scale,
@@ -300,7 +300,7 @@ def test_over_relaxation_reaches_the_same_fixed_points_in_fewer_sweeps():
     steps = {}
     fixed_points = {}
     for omega, n_plain in [(1.0, 0), (1.4, 3)]:
-        free = np.zeros(inputs.shape[0] * arch.n_states)
+        free = np.zeros(inputs.shape[0] * arch.n_units)
         free_steps, free_change = arch.relax(
             inputs, weights, biases, free, targets, 0.0, _kernels.TANH, 2000, 1e-11, omega, n_plain
         )

@@ -194,7 +194,7 @@ def test_benchmark_method():
 
 
 def test_default_bandwidth_and_gamma_follow_the_kernel(problem):
-    from qbloodcell.quantum._kernels import KERNEL_DEFAULTS
+    from qbloodcell.quantum._kernel_svc import KERNEL_DEFAULTS
 
     X, y, _, _ = problem
     for kernel in ("fidelity", "projected"):

@@ -20,7 +20,7 @@ from qbloodcell.quantum import (
     ProjectedQuantumKernel,
     TrainableQuantumKernel,
 )
-from qbloodcell.quantum._kernels import (
+from qbloodcell.quantum._trainable import (
     _alignment_target,
     _AlignmentObjective,
     _trained_circuit,

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import math
-import sys
 import time
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from qbloodcell._early_stopping import continued_history, validation_split
 from qbloodcell._images import MIN_IMAGE_SIDE, check_images
 from qbloodcell._validation import (
     Boolean,
@@ -29,16 +25,20 @@ from qbloodcell._validation import (
     Spec,
     validate_params,
 )
-from qbloodcell.baselines._torch import import_torch, resolve_device, torch_threads
-
-# images per forward pass in predict_proba and in validation; bounds memory, not results
-_EVAL_BATCH_SIZE = 256
-
-
-def _device_types() -> tuple[type, ...]:
-    # a torch.device exists only once torch is imported: validation never imports it
-    torch = sys.modules.get("torch")
-    return (str,) if torch is None else (str, torch.device)
+from qbloodcell.baselines._cnn_torch import (
+    build_network,
+    evaluate,
+    restore_network,
+    train,
+)
+from qbloodcell.baselines._torch import (
+    device_types,
+    import_torch,
+    optimizer_to,
+    resolve_device,
+    tensors_to_numpy,
+    torch_threads,
+)
 
 
 class CNNClassifier(ClassifierMixin, BaseEstimator):
@@ -61,9 +61,9 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
        ``ck -> n_classes``; a softmax gives :meth:`predict_proba`.
 
     With the defaults (64 x 64 images, channels ``(16, 32, 64)``) the feature maps are
-    16 x 16, 8 x 8 and 4 x 4, and the network has about 24 thousand weights: downsampling
-    early keeps a fit on a few hundred images to seconds on a laptop CPU. Convolutions are
-    initialised with He (Kaiming) normal weights, the head with Glorot uniform weights.
+    16 x 16, 8 x 8 and 4 x 4; downsampling early keeps the fit cheap on a CPU
+    (:ref:`baselines`). Convolutions are initialised with He (Kaiming) normal weights, the
+    head with Glorot uniform weights.
 
     **Training.** Cross-entropy loss minimised with Adam (``weight_decay`` adds an L2
     penalty to the gradients, as in :class:`torch.optim.Adam`) over shuffled mini-batches
@@ -96,7 +96,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty added by Adam to the gradients.
     early_stopping : bool, default=True
         Hold out a stratified validation set, stop when its accuracy stops improving and
-        keep the best weights. Needs at least two images of every class.
+        keep the best weights (:ref:`early-stopping`, the same for EP). Needs at least two
+        images of every class.
     validation_fraction : float, default=0.2
         Fraction of the training images held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -115,7 +116,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         When True and the model is already fitted, :meth:`fit` continues training the
         current network (and its optimizer state, and the input standardisation) for up
-        to ``max_iter`` more epochs instead of starting again.
+        to ``max_iter`` more epochs instead of starting again; ``n_iter_``,
+        ``loss_curve_`` and the validation histories continue.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, the validation split, the shuffling and the
         augmentation. With an integer two fits on the same CPU with the same ``n_jobs``
@@ -199,7 +201,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Integer(1)],
         "augment": [Boolean()],
         "device": [
-            InstanceOf(_device_types, "a device name such as 'cpu' or 'cuda:1', or a torch.device")
+            InstanceOf(device_types, "a device name such as 'cpu' or 'cuda:1', or a torch.device")
         ],
         "n_jobs": [NoneValue(), NJobs()],
         "warm_start": [Boolean()],
@@ -210,6 +212,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     # fitted attributes (declared for type checkers; set by ``fit``)
     classes_: np.ndarray
     _fitted_hidden_channels: tuple[int, ...]
+    best_validation_score_: float | None
 
     def __init__(
         self,
@@ -326,7 +329,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_) if continuing else classes.size
 
         rng = check_random_state(self.random_state)
-        train_index, validation_index = self._split(y_encoded, n_classes, rng)
+        train_index, validation_index = self._split(y_encoded, rng)
 
         if not continuing:
             self.classes_ = classes
@@ -340,7 +343,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
 
         with torch_threads(torch, self.n_jobs):
             if not continuing:
-                self.module_ = _build_network(
+                self.module_ = build_network(
                     torch, tuple(self.hidden_channels), n_classes, generator
                 )
                 self.module_.to(device)
@@ -352,51 +355,35 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
                 self._fitted_hidden_channels = tuple(int(c) for c in self.hidden_channels)
                 self.n_iter_ = 0
                 self.loss_curve_: list[float] = []
-                self.validation_scores_: list[float] | None = [] if self.early_stopping else None
-                self.validation_loss_curve_: list[float] | None = (
-                    [] if self.early_stopping else None
-                )
             else:
                 self.module_.to(device)
-                _optimizer_to(self.optimizer_, device)
+                optimizer_to(self.optimizer_, device)
                 for group in self.optimizer_.param_groups:
                     group["lr"] = self.learning_rate
                     group["weight_decay"] = self.weight_decay
-                if self.early_stopping and self.validation_scores_ is None:
-                    self.validation_scores_, self.validation_loss_curve_ = [], []
+            self.validation_scores_: list[float] | None = continued_history(
+                getattr(self, "validation_scores_", None), self.early_stopping, continuing
+            )
+            self.validation_loss_curve_: list[float] | None = continued_history(
+                getattr(self, "validation_loss_curve_", None), self.early_stopping, continuing
+            )
 
             inputs = self._to_tensor(torch, images, device)
             targets = torch.from_numpy(y_encoded.astype(np.int64)).to(device)
-            self._train(torch, inputs, targets, train_index, validation_index, generator)
+            train(self, torch, inputs, targets, train_index, validation_index, generator)
 
         self.fit_time_ = time.perf_counter() - start_time
         return self
 
     def _split(
-        self, y_encoded: np.ndarray, n_classes: int, rng: np.random.RandomState
+        self, y_encoded: np.ndarray, rng: np.random.RandomState
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        indices = np.arange(y_encoded.size)
         if not self.early_stopping:
-            return indices, None
-        counts = np.bincount(y_encoded, minlength=n_classes)
-        present = counts[counts > 0]
-        n_validation = math.ceil(self.validation_fraction * y_encoded.size)
-        n_present = present.size
-        if (
-            present.min() < 2
-            or n_validation < n_present
-            or y_encoded.size - n_validation < n_present
-        ):
-            raise ValueError(
-                f"early_stopping=True holds out validation_fraction={self.validation_fraction} "
-                f"of the {y_encoded.size} images with every class on both sides, which needs at "
-                f"least 2 images per class and {n_present} images on each side; the smallest "
-                f"class has {present.min()} image(s) and the split would hold out {n_validation}. "
-                "Pass more images, change validation_fraction, or set early_stopping=False."
-            )
-        train_index, validation_index = train_test_split(
-            indices, test_size=n_validation, stratify=y_encoded, random_state=rng
+            return np.arange(y_encoded.size), None
+        train_index, validation_index = validation_split(
+            y_encoded, self.validation_fraction, rng, samples="images"
         )
+        # the images keep their order on each side (the batches are drawn from it)
         return np.sort(train_index), np.sort(validation_index)
 
     def _diverged(self, loss: float) -> FloatingPointError:
@@ -404,104 +391,6 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             f"The training loss became {loss} at epoch {self.n_iter_ + 1}: training "
             f"diverged with learning_rate={self.learning_rate}. Use a smaller learning_rate."
         )
-
-    def _train(
-        self,
-        torch: Any,
-        inputs: Any,
-        targets: Any,
-        train_index: np.ndarray,
-        validation_index: np.ndarray | None,
-        generator: Any,
-    ) -> None:
-        functional = torch.nn.functional
-        device = inputs.device
-        train_inputs = inputs[torch.from_numpy(train_index).to(device)]
-        train_targets = targets[torch.from_numpy(train_index).to(device)]
-        if validation_index is not None:
-            validation_inputs = inputs[torch.from_numpy(validation_index).to(device)]
-            validation_targets = targets[torch.from_numpy(validation_index).to(device)]
-
-        n_train = train_inputs.shape[0]
-        best: tuple[float, float] | None = None
-        best_state = None
-        epochs_without_improvement = 0
-        stopped_early = False
-        module, optimizer = self.module_, self.optimizer_
-
-        for _epoch in range(self.max_iter):
-            module.train()
-            order = torch.randperm(n_train, generator=generator)
-            total_loss = 0.0
-            for start in range(0, n_train, self.batch_size):
-                batch = order[start : start + self.batch_size].to(device)
-                batch_inputs = train_inputs[batch]
-                if self.augment:
-                    batch_inputs = _augment(torch, batch_inputs, generator)
-                optimizer.zero_grad(set_to_none=True)
-                loss = functional.cross_entropy(module(batch_inputs), train_targets[batch])
-                loss.backward()
-                try:
-                    optimizer.step()
-                except RuntimeError as error:
-                    # torch refuses a step whose size overflows float32; that is divergence.
-                    if "overflow" not in str(error):
-                        raise
-                    raise self._diverged(float("inf")) from error
-                total_loss += float(loss.detach()) * batch.shape[0]
-            epoch_loss = total_loss / n_train
-            if not math.isfinite(epoch_loss):
-                raise self._diverged(epoch_loss)
-            self.loss_curve_.append(epoch_loss)
-            self.n_iter_ += 1
-            message = f"epoch {self.n_iter_}: training loss {epoch_loss:.4f}"
-
-            if validation_index is not None:
-                assert self.validation_scores_ is not None
-                assert self.validation_loss_curve_ is not None
-                probabilities, validation_loss = _evaluate(
-                    torch, module, validation_inputs, validation_targets
-                )
-                accuracy = float(
-                    (probabilities.argmax(1) == validation_targets).float().mean().cpu()
-                )
-                self.validation_scores_.append(accuracy)
-                self.validation_loss_curve_.append(validation_loss)
-                message += f", validation loss {validation_loss:.4f}, accuracy {accuracy:.4f}"
-                # patience runs out on accuracy alone: at equal accuracy a lower loss
-                # still selects the kept weights, but does not prolong training
-                if best is None or accuracy > best[0]:
-                    epochs_without_improvement = 0
-                else:
-                    epochs_without_improvement += 1
-                if best is None or (accuracy, -validation_loss) > best:
-                    best = (accuracy, -validation_loss)
-                    best_state = {
-                        name: value.detach().clone() for name, value in module.state_dict().items()
-                    }
-                if self.verbose:
-                    print(message)
-                if epochs_without_improvement >= self.n_iter_no_change:
-                    stopped_early = True
-                    break
-            elif self.verbose:
-                print(message)
-
-        if validation_index is not None:
-            assert best is not None
-            module.load_state_dict(best_state)
-            self.best_validation_score_: float | None = best[0]
-            if not stopped_early:
-                warnings.warn(
-                    f"CNNClassifier reached max_iter={self.max_iter} epochs while the "
-                    "validation score was still improving; increase max_iter (or fit again "
-                    "with warm_start=True).",
-                    ConvergenceWarning,
-                    stacklevel=3,
-                )
-        else:
-            self.best_validation_score_ = None
-        module.eval()
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -523,7 +412,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         images = self._load_images(X)
         with torch_threads(torch, self.n_jobs):
             self.module_.to(device)
-            probabilities, _ = _evaluate(
+            probabilities, _ = evaluate(
                 torch, self.module_, self._to_tensor(torch, images, device), None
             )
             return probabilities.cpu().numpy().astype(np.float64)
@@ -549,8 +438,8 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         state = super().__getstate__()
         if "module_" in state:
             state = dict(state)
-            state["module_"] = _tensors_to_numpy(self.module_.state_dict())
-            state["optimizer_"] = _tensors_to_numpy(self.optimizer_.state_dict())
+            state["module_"] = tensors_to_numpy(self.module_.state_dict())
+            state["optimizer_"] = tensors_to_numpy(self.optimizer_.state_dict())
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -560,112 +449,14 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
         if module_state is None:
             return
-        torch = import_torch()
-        # weights come back on the CPU; fit and predict move them to ``device``
-        generator = torch.Generator(device="cpu").manual_seed(0)
-        module = _build_network(torch, self._fitted_hidden_channels, len(self.classes_), generator)
-        module.load_state_dict(_numpy_to_tensors(torch, module_state))
-        module.eval()
-        optimizer = torch.optim.Adam(
-            module.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        module, optimizer = restore_network(
+            import_torch(),
+            self._fitted_hidden_channels,
+            len(self.classes_),
+            module_state,
+            optimizer_state,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
         )
-        optimizer.load_state_dict(_numpy_to_tensors(torch, optimizer_state))
         self.module_ = module
         self.optimizer_ = optimizer
-
-
-# ---------------------------------------------------------------------- helpers
-def _build_network(
-    torch: Any, hidden_channels: tuple[int, ...], n_classes: int, generator: Any
-) -> Any:
-    """The network described in :class:`CNNClassifier`, initialised from ``generator``."""
-    nn = torch.nn
-    # layer constructors draw default initial weights from torch's global generator;
-    # fork_rng puts that state back, and the weights are redrawn from ``generator`` below
-    with torch.random.fork_rng(devices=[]):
-        layers: list[Any] = []
-        in_channels = 3
-        for index, out_channels in enumerate(hidden_channels):
-            stride = 2 if index == 0 else 1
-            layers += [
-                nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU(),
-                nn.MaxPool2d(2),
-            ]
-            in_channels = out_channels
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(in_channels, n_classes)]
-        network = nn.Sequential(*layers)
-    for layer in network:
-        if isinstance(layer, nn.Conv2d):
-            nn.init.kaiming_normal_(
-                layer.weight, mode="fan_out", nonlinearity="relu", generator=generator
-            )
-        elif isinstance(layer, nn.Linear):
-            nn.init.xavier_uniform_(layer.weight, generator=generator)
-            nn.init.zeros_(layer.bias)
-    return network
-
-
-def _augment(torch: Any, batch: Any, generator: Any) -> Any:
-    """Apply one random symmetry of the square (flip, 90-degree rotation) per image."""
-    codes = torch.randint(0, 8, (batch.shape[0],), generator=generator).tolist()
-    out = batch.clone()
-    for code in set(codes):
-        chosen = torch.tensor([i for i, c in enumerate(codes) if c == code], device=batch.device)
-        images = batch[chosen]
-        if code >= 4:
-            images = torch.flip(images, dims=(3,))
-        if code % 4:
-            images = torch.rot90(images, k=code % 4, dims=(2, 3))
-        out[chosen] = images
-    return out
-
-
-def _evaluate(torch: Any, module: Any, inputs: Any, targets: Any) -> tuple[Any, float]:
-    """Softmax probabilities (and the mean loss when ``targets`` is given), in eval mode."""
-    was_training = module.training
-    module.eval()
-    chunks = []
-    total_loss = 0.0
-    with torch.inference_mode():
-        for start in range(0, inputs.shape[0], _EVAL_BATCH_SIZE):
-            logits = module(inputs[start : start + _EVAL_BATCH_SIZE])
-            if targets is not None:
-                total_loss += float(
-                    torch.nn.functional.cross_entropy(
-                        logits, targets[start : start + _EVAL_BATCH_SIZE], reduction="sum"
-                    )
-                )
-            chunks.append(torch.softmax(logits, dim=1))
-    module.train(was_training)
-    loss = total_loss / inputs.shape[0] if targets is not None else float("nan")
-    return torch.cat(chunks), loss
-
-
-def _optimizer_to(optimizer: Any, device: Any) -> None:
-    for parameter_state in optimizer.state.values():
-        for key, value in parameter_state.items():
-            # Adam keeps its step counter on the CPU unless told otherwise
-            if key != "step" and hasattr(value, "to"):
-                parameter_state[key] = value.to(device)
-
-
-def _tensors_to_numpy(value: Any) -> Any:
-    if hasattr(value, "detach") and hasattr(value, "cpu"):
-        return value.detach().cpu().numpy().copy()
-    if isinstance(value, dict):
-        return {key: _tensors_to_numpy(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_tensors_to_numpy(item) for item in value)
-    return value
-
-
-def _numpy_to_tensors(torch: Any, value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return torch.from_numpy(value.copy())
-    if isinstance(value, dict):
-        return {key: _numpy_to_tensors(torch, item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_numpy_to_tensors(torch, item) for item in value)
-    return value

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 from qbloodcell._parallel import effective_n_jobs
 
@@ -76,3 +79,37 @@ def resolve_device(torch: Any, device: Any) -> Any:
     elif resolved.type != "cpu":
         raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:<index>' or 'mps'; got {device!r}.")
     return resolved
+
+
+def device_types() -> tuple[type, ...]:
+    # a torch.device exists only once torch is imported: validation never imports it
+    torch = sys.modules.get("torch")
+    return (str,) if torch is None else (str, torch.device)
+
+
+def optimizer_to(optimizer: Any, device: Any) -> None:
+    for parameter_state in optimizer.state.values():
+        for key, value in parameter_state.items():
+            # Adam keeps its step counter on the CPU unless told otherwise
+            if key != "step" and hasattr(value, "to"):
+                parameter_state[key] = value.to(device)
+
+
+def tensors_to_numpy(value: Any) -> Any:
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy().copy()
+    if isinstance(value, dict):
+        return {key: tensors_to_numpy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(tensors_to_numpy(item) for item in value)
+    return value
+
+
+def numpy_to_tensors(torch: Any, value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, dict):
+        return {key: numpy_to_tensors(torch, item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(numpy_to_tensors(torch, item) for item in value)
+    return value

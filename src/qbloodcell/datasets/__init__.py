@@ -10,16 +10,16 @@ Loaded images are cached on disk (:func:`get_cache_dir`, :func:`clear_cache`).
 """
 
 from qbloodcell.datasets._cache import clear_cache, get_cache_dir
-from qbloodcell.datasets._loaders import (
+from qbloodcell.datasets._classes import (
     AML_CLASSES,
     AML_CYTOMORPHOLOGY_CLASSES,
     CLASS_MAPPINGS,
     STUDY_HEALTHY_CLASSES,
-    load_aml_cytomorphology,
-    load_image_folder,
 )
+from qbloodcell.datasets._loaders import load_image_folder
 from qbloodcell.datasets._sampling import balanced_indices
 from qbloodcell.datasets._synthetic import make_blood_cells
+from qbloodcell.datasets._tcia import load_aml_cytomorphology
 
 __all__ = [
     "AML_CLASSES",

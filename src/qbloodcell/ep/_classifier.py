@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import warnings
 from collections.abc import Sequence
-from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from qbloodcell import _threads
+from qbloodcell._early_stopping import EarlyStopping, continued_history, validation_split
 from qbloodcell._validation import (
     Boolean,
     Integer,
@@ -30,145 +27,8 @@ from qbloodcell._validation import (
     Spec,
     validate_params,
 )
-from qbloodcell.ep import _kernels, _threads
-
-_ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
-# (off, on) target values of the output units, matched to the range of each activation
-_TARGET_VALUES = {"tanh": (-1.0, 1.0), "hard_sigmoid": (0.0, 1.0)}
-# a batch is relaxed in groups of rows on several threads only when each group has at
-# least this many samples (below it, one multi-threaded BLAS call is as fast)
-_MIN_ROWS_PER_THREAD = 40
-# sweeps without over-relaxation at the start of a free phase (from zero states): the
-# states first move into the basin of the fixed point that plain sweeps reach
-_PLAIN_SWEEPS = 3
-# samples still moving after this many sweeps converge slowly: they continue with a
-# larger over-relaxation factor (see _late_factor)
-_EARLY_SWEEPS = 15
-# weights this large mean training has run away (inputs are expected to be standardised)
-_MAX_ABS_WEIGHT = 1e6
-# relaxation warning: more than this fraction of phases at the step cap, or one phase
-# whose last sweep left a unit further than this many times relax_tol from its plain update
-_NOT_CONVERGED_FRACTION = 0.02
-_NOT_CONVERGED_FACTOR = 10.0
-
-
-class _Architecture:
-    """Flat-buffer layout of a layered network (see ``_kernels``)."""
-
-    def __init__(self, layer_sizes: Sequence[int]) -> None:
-        sizes = np.asarray(layer_sizes, dtype=np.int64)
-        self.layer_sizes = sizes
-        self.weight_offsets = np.concatenate(([0], np.cumsum(sizes[:-1] * sizes[1:]))).astype(
-            np.int64
-        )
-        self.bias_offsets = np.concatenate(([0], np.cumsum(sizes[1:]))).astype(np.int64)
-        self.state_offsets = self.bias_offsets
-        self.n_weights = int(self.weight_offsets[-1])
-        self.n_biases = int(self.bias_offsets[-1])
-        self.n_states = int(self.bias_offsets[-1])
-        self.n_outputs = int(sizes[-1])
-
-    def relax(
-        self,
-        inputs: np.ndarray,
-        weights: np.ndarray,
-        biases: np.ndarray,
-        states: np.ndarray,
-        targets: np.ndarray,
-        beta: float,
-        activation: int,
-        max_steps: int,
-        tol: float,
-        omega: float = 1.0,
-        n_plain: int = 0,
-    ) -> tuple[int, float]:
-        # the kernel indexes these without bounds checks
-        n_samples = inputs.shape[0]
-        if inputs.ndim != 2 or inputs.shape[1] != self.layer_sizes[0]:
-            raise ValueError(
-                f"inputs of shape {inputs.shape} for {self.layer_sizes[0]} input units"
-            )
-        if targets.shape != (n_samples, self.n_outputs):
-            raise ValueError(
-                f"targets of shape {targets.shape} for {n_samples} samples and "
-                f"{self.n_outputs} output units"
-            )
-        if states.shape != (n_samples * self.n_states,):
-            raise ValueError(f"states of shape {states.shape} for {n_samples} samples")
-        # BLAS on one thread; the cores are used by groups of rows instead (see _threads)
-        with _threads.single_threaded_blas():
-            n_groups = n_samples // _MIN_ROWS_PER_THREAD
-            if n_groups > 1:
-                n_groups = min(n_groups, _threads.blas_threads())
-            # samples relax independently of one another: groups of rows of the one state
-            # buffer relax in threads, each kernel call writing only its own rows (a single
-            # group runs in the calling thread)
-            bounds = np.linspace(0, n_samples, max(n_groups, 1) + 1).astype(np.int64)
-            results = _threads.run_concurrently(
-                [
-                    functools.partial(
-                        self._relax_rows,
-                        np.ascontiguousarray(inputs[a:b]),
-                        weights,
-                        biases,
-                        states,
-                        np.ascontiguousarray(targets[a:b]),
-                        beta,
-                        activation,
-                        max_steps,
-                        tol,
-                        omega,
-                        n_plain,
-                        int(a),
-                    )
-                    for a, b in pairwise(bounds)
-                ]
-            )
-            steps = max(result[0] for result in results)
-            changes = [result[1] for result in results]
-            change = math.nan if any(math.isnan(c) for c in changes) else max(changes)
-            return steps, change
-
-    def _relax_rows(
-        self,
-        inputs: np.ndarray,
-        weights: np.ndarray,
-        biases: np.ndarray,
-        states: np.ndarray,
-        targets: np.ndarray,
-        beta: float,
-        activation: int,
-        max_steps: int,
-        tol: float,
-        omega: float = 1.0,
-        n_plain: int = 0,
-        first_row: int = 0,
-    ) -> tuple[int, float]:
-        steps, change = _kernels.relax(
-            inputs,
-            weights,
-            biases,
-            self.layer_sizes,
-            self.weight_offsets,
-            self.bias_offsets,
-            self.state_offsets,
-            states,
-            targets,
-            float(beta),
-            activation,
-            int(max_steps),
-            float(tol),
-            float(omega),
-            int(n_plain),
-            _late_factor(omega),
-            _EARLY_SWEEPS,
-            int(first_row),
-        )
-        return int(steps), float(change)
-
-    def outputs(self, states: np.ndarray, n_samples: int) -> np.ndarray:
-        start = n_samples * (self.n_states - self.n_outputs)
-        return states[start:].reshape(n_samples, self.n_outputs)
+from qbloodcell.ep import _training
+from qbloodcell.ep._network import ACTIVATIONS, Dynamics, Network, RelaxStats
 
 
 class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
@@ -231,9 +91,9 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         free phase (cheaper: two relaxations per batch instead of three).
     n_free_steps : int, default=400
         Cap on the number of relaxation sweeps of the free phase (also used in ``predict``).
-        Most samples settle in 10-40 sweeps; the cap is high because a few linger near a
-        saddle of the energy for tens of sweeps before they settle, and such rows cost
-        little once the rest of the batch has stopped.
+        The cap is high because a few samples linger near a saddle of the energy before
+        they settle, and such rows cost little once the rest of the batch has stopped
+        (see :ref:`ep` for the sweep counts).
     n_nudged_steps : int, default=400
         Cap on the number of relaxation sweeps of each nudged phase.
     relax_tol : float, default=1e-3
@@ -248,10 +108,10 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         Factor ``omega`` of successive over-relaxation, in ``(0, 2)``: each update moves a
         layer ``omega`` times the step to ``rho(drive)``, clipped to the range of the
         activation. The fixed points do not depend on it; above 1 the relaxations need
-        fewer sweeps (on the benchmark's trained networks, about half as many at 1.4 as at
-        1). The free phases start with 3 plain sweeps from zero states; samples still
-        moving after 15 sweeps continue with ``1 + 1.5 (omega - 1)`` (at most 1.9); the
-        nudged output layer always takes the plain step. When the energy has several
+        fewer sweeps (measured in :ref:`ep`). The free phases start with 3 plain sweeps
+        from zero states; samples still moving after 15 sweeps continue with
+        ``1 + 1.5 (omega - 1)`` (at most 1.9); the nudged output layer always takes the
+        plain step. When the energy has several
         minima the one reached can depend on ``omega``; ``fit`` and ``predict`` use the
         same dynamics. 1 gives plain block coordinate descent.
     alpha : float, default=0.0
@@ -261,10 +121,8 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         up to the scaling (there, the penalty is divided by the batch size).
     learning_rate_init : float or sequence of float, default=0.005
         Initial learning rate, either one for all layers or one per weight matrix (input to
-        first hidden layer first; ``len(hidden_layer_sizes) + 1`` values). With momentum
-        0.9, a rate of 0.02 drove the study's network, on some splits, into saturated
-        states that no nudge moves (the training cost rose and stayed up) within a few
-        epochs.
+        first hidden layer first; ``len(hidden_layer_sizes) + 1`` values). Larger rates
+        can drive the network into saturated states that no nudge moves (:ref:`ep`).
     momentum : float, default=0.9
         Momentum of the SGD updates, in ``[0, 1)``.
     batch_size : int, default=32
@@ -278,17 +136,17 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
     early_stopping : bool, default=True
         Hold out a stratified ``validation_fraction`` of the training data, stop when the
         validation accuracy has not improved for ``n_iter_no_change`` epochs, and keep the
-        weights of the best epoch.
+        weights of the best epoch (:ref:`early-stopping`, the same for the CNN).
     validation_fraction : float, default=0.2
         Fraction of the training data held out for early stopping, in ``(0, 1)``. The
-        default is larger than scikit-learn's 0.1: with the study's 40-200 training
-        images per class, a 10 % split scores each epoch on a handful of images and
-        stops on noise.
+        default is larger than scikit-learn's 0.1: with the study's few training images
+        per class, a 10 % split scores each epoch on a handful of images.
     n_iter_no_change : int, default=15
         Patience of early stopping, in epochs.
     warm_start : bool, default=False
         Start from the weights of the previous call to ``fit`` (same classes and number of
-        features). The learning-rate schedule restarts.
+        features); ``n_iter_``, ``loss_curve_`` and ``validation_scores_`` continue. The
+        momentum and the learning-rate schedule restart.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, the validation split and the batch shuffling.
     verbose : bool, default=False
@@ -360,7 +218,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
 
     _parameter_specs: ClassVar[dict[str, list[Spec]]] = {
         "hidden_layer_sizes": [IntegerSequence(1, scalar_ok=True, example="(256, 128, 64)")],
-        "activation": [Options(sorted(_ACTIVATIONS))],
+        "activation": [Options(sorted(ACTIVATIONS))],
         "beta": [Real(0, 1, closed="neither")],
         "symmetric_nudging": [Boolean()],
         "n_free_steps": [Integer(1)],
@@ -475,82 +333,47 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         """
         validate_params(self)
         hidden, rates = self._check_combinations()
-        X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=not self._warm())
+        continuing = bool(self.warm_start) and hasattr(self, "coefs_")
+        X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=not continuing)
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
-        if classes.shape[0] < 2:
-            raise ValueError(
-                "EquilibriumPropagationClassifier needs samples of at least 2 classes in y, "
-                f"got 1 class: {classes[0]!r}."
-            )
-        warm = self._warm()
-        if warm and not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start=True but y has classes {classes!r}, while the previous fit saw "
-                f"{self.classes_!r}; use warm_start=False to train a new network."
-            )
-        if warm and tuple(w.shape[1] for w in self.coefs_[:-1]) != tuple(hidden):
-            raise ValueError(
-                "warm_start=True but hidden_layer_sizes changed since the previous fit; "
-                "use warm_start=False to train a new network."
-            )
+        _training.check_classes(
+            classes, hidden, (self.classes_, self._hidden_layer_sizes()) if continuing else None
+        )
         rng = check_random_state(self.random_state)
         self.classes_ = classes
-        layer_sizes = (X.shape[1], *hidden, classes.shape[0])
-        arch = _Architecture(layer_sizes)
-        activation = _ACTIVATIONS[self.activation]
-        off, on = _TARGET_VALUES[self.activation]
-        targets = np.full((X.shape[0], classes.shape[0]), off)
-        targets[np.arange(X.shape[0]), encoded] = on
+        network = Network((X.shape[1], *hidden, classes.shape[0]))
+        dynamics = Dynamics.of(self)
+        targets = _training.output_targets(encoded, classes.shape[0], self.activation)
 
-        if warm:
-            weights = np.concatenate([w.ravel() for w in self.coefs_])
-            biases = np.concatenate([b.ravel() for b in self.intercepts_])
+        if continuing:
+            weights, biases = network.flatten(self.coefs_, self.intercepts_)
         else:
-            weights, biases = _initial_parameters(arch, rng)
+            weights, biases = network.initial_parameters(rng)
             self.n_iter_ = 0
             self.loss_curve_ = []
-
-        if self.early_stopping:
-            counts = np.bincount(encoded)
-            n_validation = math.ceil(self.validation_fraction * X.shape[0])
-            if counts.min() < 2 or n_validation < classes.shape[0]:
-                raise ValueError(
-                    "early_stopping=True needs a stratified validation split with every "
-                    f"class in it: got {X.shape[0]} samples, class counts {counts.tolist()} "
-                    f"and validation_fraction={self.validation_fraction}. Use more samples, "
-                    "a larger validation_fraction or early_stopping=False."
-                )
-            train_idx, valid_idx = train_test_split(
-                np.arange(X.shape[0]),
-                test_size=self.validation_fraction,
-                stratify=encoded,
-                random_state=rng,
-            )
+        scores = continued_history(
+            getattr(self, "validation_scores_", None), self.early_stopping, continuing
+        )
+        self.validation_scores_ = scores
+        if scores is not None:
+            train_idx, valid_idx = validation_split(encoded, self.validation_fraction, rng)
             X_train, t_train = X[train_idx], targets[train_idx]
             X_valid, y_valid = X[valid_idx], encoded[valid_idx]
-            validation_scores: list[float] = []
-            self.validation_scores_ = validation_scores
-            best_score = -np.inf
+            monitor = EarlyStopping(self.n_iter_no_change, self.tol)
             best = (weights.copy(), biases.copy())
-            epochs_without_improvement = 0
         else:
             X_train, t_train = X, targets
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
 
-        weight_velocity = np.zeros_like(weights)
-        bias_velocity = np.zeros_like(biases)
+        optimizer = _training.MomentumSGD(network, rates, self.momentum, self.alpha)
         weight_gradient = np.empty_like(weights)
         bias_gradient = np.empty_like(biases)
-        weight_rates = np.repeat(rates, np.diff(arch.weight_offsets))
-        bias_rates = np.repeat(rates, np.diff(arch.bias_offsets))
         beta = float(self.beta)
         n_train = X_train.shape[0]
         batch_size = min(int(self.batch_size), n_train)
-        stats = _RelaxStats(self.relax_tol)
+        stats = RelaxStats(self.relax_tol)
 
-        # BLAS on one thread for the small products of the batches (see _threads)
+        # BLAS on one thread for the small products of the batches (see qbloodcell._threads)
         with _threads.single_threaded_blas():
             for epoch in range(self.max_iter):
                 schedule = 0.5 * (1.0 + math.cos(math.pi * epoch / self.max_iter))
@@ -560,103 +383,36 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
                     batch = order[start : start + batch_size]
                     inputs = np.ascontiguousarray(X_train[batch])
                     batch_targets = np.ascontiguousarray(t_train[batch])
-                    n_batch = inputs.shape[0]
-                    free = np.zeros(n_batch * arch.n_states)
-                    stats.add_free(
-                        arch.relax(
-                            inputs,
-                            weights,
-                            biases,
-                            free,
-                            batch_targets,
-                            0.0,
-                            activation,
-                            self.n_free_steps,
-                            self.relax_tol,
-                            self.over_relaxation,
-                            _PLAIN_SWEEPS,
-                        ),
-                        self.n_free_steps,
-                    )
-                    epoch_cost += 0.5 * float(
-                        np.sum((arch.outputs(free, n_batch) - batch_targets) ** 2)
-                    )
-                    plus = free.copy()
-                    stats.add_nudged(
-                        arch.relax(
-                            inputs,
-                            weights,
-                            biases,
-                            plus,
-                            batch_targets,
-                            beta,
-                            activation,
-                            self.n_nudged_steps,
-                            self.relax_tol,
-                            self.over_relaxation,
-                        ),
-                        self.n_nudged_steps,
+                    # 1. free phase; 2. nudged phase(s); 3. EP update
+                    free = network.free_phase(inputs, weights, biases, dynamics, stats)
+                    epoch_cost += network.cost(free, batch_targets)
+                    plus = network.nudged_phase(
+                        inputs, weights, biases, free, batch_targets, beta, dynamics, stats
                     )
                     if self.symmetric_nudging:
-                        minus = free.copy()
-                        stats.add_nudged(
-                            arch.relax(
-                                inputs,
-                                weights,
-                                biases,
-                                minus,
-                                batch_targets,
-                                -beta,
-                                activation,
-                                self.n_nudged_steps,
-                                self.relax_tol,
-                                self.over_relaxation,
-                            ),
-                            self.n_nudged_steps,
+                        minus = network.nudged_phase(
+                            inputs, weights, biases, free, batch_targets, -beta, dynamics, stats
                         )
                         scale = 2.0 * beta
                     else:
-                        minus = free
-                        scale = beta
-                    _kernels.ep_gradient(
-                        inputs,
-                        arch.layer_sizes,
-                        arch.weight_offsets,
-                        arch.bias_offsets,
-                        arch.state_offsets,
-                        plus,
-                        minus,
-                        scale,
-                        weight_gradient,
-                        bias_gradient,
-                    )
-                    if self.alpha > 0:
-                        weight_gradient += self.alpha * weights
-                    weight_velocity *= self.momentum
-                    weight_velocity -= schedule * weight_rates * weight_gradient
-                    bias_velocity *= self.momentum
-                    bias_velocity -= schedule * bias_rates * bias_gradient
-                    weights += weight_velocity
-                    biases += bias_velocity
-                    _raise_if_diverged(weights, biases, stats.last_change, epoch)
+                        minus, scale = free, beta
+                    network.gradient(inputs, plus, minus, scale, weight_gradient, bias_gradient)
+                    optimizer.step(weights, biases, weight_gradient, bias_gradient, schedule)
+                    _training.raise_if_diverged(weights, biases, stats.last_change, epoch)
 
                 self.n_iter_ += 1
                 self.loss_curve_.append(epoch_cost / n_train)
                 message = f"Epoch {self.n_iter_}: cost = {self.loss_curve_[-1]:.6f}"
-                if self.early_stopping:
-                    outputs, _ = self._free_outputs(X_valid, weights, biases, arch, stats=None)
+                if scores is not None:
+                    outputs = network.free_outputs(X_valid, weights, biases, dynamics)
                     score = float(np.mean(np.argmax(outputs, axis=1) == y_valid))
-                    validation_scores.append(score)
+                    scores.append(score)
                     message += f", validation accuracy = {score:.4f}"
-                    if score > best_score + self.tol:
-                        best_score = score
+                    if monitor.update(score):
                         best = (weights.copy(), biases.copy())
-                        epochs_without_improvement = 0
-                    else:
-                        epochs_without_improvement += 1
                 if self.verbose:
                     print(message)
-                if self.early_stopping and epochs_without_improvement >= self.n_iter_no_change:
+                if self.early_stopping and monitor.should_stop:
                     if self.verbose:
                         print(
                             f"Validation accuracy did not improve for {self.n_iter_no_change} "
@@ -666,65 +422,27 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
 
         if self.early_stopping:
             weights, biases = best
-            self.best_validation_score_ = float(best_score)
-        self.coefs_ = [
-            weights[arch.weight_offsets[i] : arch.weight_offsets[i + 1]]
-            .reshape(layer_sizes[i], layer_sizes[i + 1])
-            .copy()
-            for i in range(len(layer_sizes) - 1)
-        ]
-        self.intercepts_ = [
-            biases[arch.bias_offsets[i] : arch.bias_offsets[i + 1]].copy()
-            for i in range(len(layer_sizes) - 1)
-        ]
+            self.best_validation_score_ = float(monitor.best_score)
+        else:
+            self.best_validation_score_ = None
+        self.coefs_, self.intercepts_ = network.unflatten(weights, biases)
         self.mean_free_steps_ = stats.mean_free()
         self.mean_nudged_steps_ = stats.mean_nudged()
         stats.warn()
         return self
 
-    def _warm(self) -> bool:
-        return bool(self.warm_start) and hasattr(self, "coefs_")
+    def _hidden_layer_sizes(self) -> tuple[int, ...]:
+        return tuple(int(w.shape[1]) for w in self.coefs_[:-1])
 
     # ------------------------------------------------------------------ prediction
-    def _free_outputs(
-        self,
-        X: np.ndarray,
-        weights: np.ndarray,
-        biases: np.ndarray,
-        arch: _Architecture,
-        stats: _RelaxStats | None,
-    ) -> tuple[np.ndarray, tuple[int, float]]:
-        n_samples = X.shape[0]
-        states = np.zeros(n_samples * arch.n_states)
-        result = arch.relax(
-            X,
-            weights,
-            biases,
-            states,
-            np.zeros((n_samples, arch.n_outputs)),
-            0.0,
-            _ACTIVATIONS[self.activation],
-            self.n_free_steps,
-            self.relax_tol,
-            self.over_relaxation,
-            _PLAIN_SWEEPS,
-        )
-        if not np.isfinite(result[1]):
-            raise FloatingPointError(
-                "The free phase produced non-finite states: the weights are not finite."
-            )
-        return arch.outputs(states, n_samples).copy(), result
-
     def _output_activity(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
         layer_sizes = [w.shape[0] for w in self.coefs_] + [self.coefs_[-1].shape[1]]
-        arch = _Architecture(layer_sizes)
-        weights = np.concatenate([np.asarray(w, dtype=np.float64).ravel() for w in self.coefs_])
-        biases = np.concatenate([np.asarray(b, dtype=np.float64).ravel() for b in self.intercepts_])
-        stats = _RelaxStats(self.relax_tol)
-        outputs, result = self._free_outputs(X, weights, biases, arch, stats)
-        stats.add_free(result, self.n_free_steps)
+        network = Network(layer_sizes)
+        weights, biases = network.flatten(self.coefs_, self.intercepts_)
+        stats = RelaxStats(self.relax_tol)
+        outputs = network.free_outputs(X, weights, biases, Dynamics.of(self), stats)
         stats.warn()
         return outputs
 
@@ -762,102 +480,10 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
             Rows sum to one; columns follow ``classes_``.
         """
         outputs = self._output_activity(X)
-        low = _TARGET_VALUES[self.activation][0]
+        low = _training.TARGET_VALUES[self.activation][0]
         activity = np.clip(outputs - low, 0.0, None)
         total = activity.sum(axis=1, keepdims=True)
         n_classes = activity.shape[1]
         with np.errstate(invalid="ignore", divide="ignore"):
             proba = np.where(total > 0, activity / np.where(total > 0, total, 1.0), 1.0 / n_classes)
         return proba
-
-
-class _RelaxStats:
-    """Counts relaxation sweeps and relaxations that hit their step cap."""
-
-    def __init__(self, tol: float) -> None:
-        self.tol = tol
-        self.free_steps = 0
-        self.free_phases = 0
-        self.nudged_steps = 0
-        self.nudged_phases = 0
-        self.not_converged = 0
-        self.worst_change = 0.0
-        self.last_change = 0.0
-
-    def _add(self, result: tuple[int, float], cap: int) -> None:
-        change = result[1]
-        self.last_change = change
-        if not change <= self.tol:
-            self.not_converged += 1
-            self.worst_change = max(self.worst_change, change)
-
-    def add_free(self, result: tuple[int, float], cap: int) -> None:
-        self.free_steps += result[0]
-        self.free_phases += 1
-        self._add(result, cap)
-
-    def add_nudged(self, result: tuple[int, float], cap: int) -> None:
-        self.nudged_steps += result[0]
-        self.nudged_phases += 1
-        self._add(result, cap)
-
-    def mean_free(self) -> float:
-        return self.free_steps / max(self.free_phases, 1)
-
-    def mean_nudged(self) -> float:
-        return self.nudged_steps / max(self.nudged_phases, 1)
-
-    def warn(self) -> None:
-        # A few phases ending just above the tolerance are harmless; warn when they are
-        # more than a sliver of all phases or when one stopped far from its fixed point.
-        total = self.free_phases + self.nudged_phases
-        if self.not_converged > _NOT_CONVERGED_FRACTION * total or (
-            self.worst_change > _NOT_CONVERGED_FACTOR * self.tol
-        ):
-            warnings.warn(
-                f"Relaxation did not converge in {self.not_converged} of {total} phases: "
-                "the largest residual |rho(drive) - s| in the last sweep was "
-                f"{self.worst_change:.3g} "
-                f"(relax_tol={self.tol:g}). Increase n_free_steps / n_nudged_steps or "
-                "relax_tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-
-
-def _late_factor(omega: float) -> float:
-    """Over-relaxation factor for the samples still moving after ``_EARLY_SWEEPS``.
-
-    The best factor of successive over-relaxation, ``2 / (1 + sqrt(1 - r))`` for plain
-    sweeps that shrink the error by ``r`` per sweep, grows as ``r`` nears 1: the slow
-    samples get ``1 + 1.5 (omega - 1)`` (1.6 for the default 1.4), at most 1.9 and never
-    less than ``omega``. Plain sweeps (``omega = 1``) and under-relaxation
-    (``omega < 1``) are kept as they are.
-    """
-    if omega <= 1.0:
-        return float(omega)
-    return float(max(omega, min(1.0 + 1.5 * (float(omega) - 1.0), 1.9)))
-
-
-def _initial_parameters(
-    arch: _Architecture, rng: np.random.RandomState
-) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform weights in ``+-1/sqrt(fan_in)`` and zero biases."""
-    sizes = arch.layer_sizes
-    blocks = [
-        rng.uniform(-1.0, 1.0, size=int(sizes[i] * sizes[i + 1])) / math.sqrt(sizes[i])
-        for i in range(len(sizes) - 1)
-    ]
-    return np.concatenate(blocks), np.zeros(arch.n_biases)
-
-
-def _raise_if_diverged(
-    weights: np.ndarray, biases: np.ndarray, last_change: float, epoch: int
-) -> None:
-    largest = max(float(np.max(np.abs(weights))), float(np.max(np.abs(biases))))
-    if not (largest <= _MAX_ABS_WEIGHT and math.isfinite(last_change)):
-        raise FloatingPointError(
-            f"Equilibrium Propagation training diverged in epoch {epoch + 1} (largest "
-            f"absolute weight {largest:.3g}; non-finite values or weights above "
-            f"{_MAX_ABS_WEIGHT:g}). Reduce learning_rate_init or beta."
-        )

@@ -19,9 +19,15 @@ No ``fastmath`` flag that assumes there are no NaN or inf: they must propagate s
 divergence is detected. The one flag used, in the tanh update loop (``_update_tanh``, every
 sweep but the last one allowed, except for the nudged output layer), lets a multiply and
 an add become one fused multiply-add (``contract``, one rounding instead of two), which
-makes that loop 1.2 to 1.3 times as fast (``benchmarks/bench_ep_kernel.py``). The kernels use NumPy's error model (a division by
-zero gives inf, as in NumPy) so that the loops that evaluate the activation are free of
-Python's zero-division checks and can be vectorised.
+makes that loop faster (``benchmarks/bench_ep_kernel.py`` measures it; figures in the EP
+user guide). The kernels use NumPy's error model (a division by zero gives inf, as in
+NumPy) so that the loops that evaluate the activation are free of Python's zero-division
+checks and can be vectorised.
+
+Why this module is over 500 lines: it holds the compiled kernels only, and numba inlines
+the small helpers (``_tanh``, the views, the layer updates) into ``relax`` when they live
+in the same module with ``inline="always"``; one file also keeps one ``cache=True`` cache
+per kernel set, so a change to a helper recompiles every kernel that uses it.
 """
 
 from __future__ import annotations
@@ -36,8 +42,8 @@ TANH = 0
 HARD_SIGMOID = 1
 
 # below this many rows still moving, the matrix products are computed by _add_row_products
-# instead of BLAS (see relax); on the study's network both take about as long at 12 to 16
-# rows (benchmarks/bench_ep_kernel.py prints both)
+# instead of BLAS (see relax): about where both take as long on the study's network
+# (benchmarks/bench_ep_kernel.py prints both)
 _FEW_ROWS = 12
 
 # tanh by table and addition formula: |x| = c + d with c on a grid of step 1/32 and
@@ -323,8 +329,7 @@ def relax(
     BLAS.
 
     Red-black order needs fewer sweeps than alternating forward and backward sweeps
-    (symmetric Gauss-Seidel) for the same tolerance: on a trained (256, 128, 64) network,
-    15 instead of 22 sweeps per sample on average, 18 % fewer multiply-adds.
+    (symmetric Gauss-Seidel) for the same tolerance (the EP user guide has the counts).
 
     Parameters
     ----------

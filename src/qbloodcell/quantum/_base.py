@@ -10,13 +10,12 @@ evaluator (:meth:`_exact_expectations`).
 
 from __future__ import annotations
 
-import pickle
 import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -38,6 +37,7 @@ from qbloodcell.quantum._estimators import EstimatorExpectations, aer_estimator
 from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._optimizers import COBYLA_METHODS, OPTIMIZERS, minimize_weights
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
+from qbloodcell.quantum._shared import clone_sharing, without_unpicklable
 
 #: Angles beyond this (radians) mean unscaled features with input_scaling=None (pixel
 #: counts, intensities): many turns of every rotation, so no two samples stay comparable.
@@ -144,10 +144,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         return tags
 
     def __sklearn_clone__(self) -> Any:
-        params = self.get_params(deep=False)
-        shared = {name: params.pop(name) for name in _SHARED_PARAMETERS}
-        copied = {name: clone(value, safe=False) for name, value in params.items()}
-        return type(self)(**copied, **shared)
+        return clone_sharing(self, _SHARED_PARAMETERS)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
@@ -155,23 +152,13 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         # rebuilt from circuit_ on the first prediction after unpickling
         if "_compiled" in state:
             state["_compiled"] = None
-        for name in _SHARED_PARAMETERS:
-            value = state.get(name)
-            if value is None:
-                continue
-            try:
-                pickle.dumps(value)
-            except Exception as error:
-                consequence = _WITHOUT_IT.get(name, "simulates exactly")
-                warnings.warn(
-                    f"{name} of type {type(value).__name__} cannot be pickled ({error}); it is "
-                    f"left out, and the unpickled classifier has {name}=None and "
-                    f"{consequence} until you set it again with set_params({name}=...).",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                state[name] = None
-        return state
+        return without_unpicklable(
+            state,
+            _SHARED_PARAMETERS,
+            owner="classifier",
+            consequences=_WITHOUT_IT,
+            default="simulates exactly",
+        )
 
     # ----------------------------------------------------------------------------------------
     # validation

@@ -29,6 +29,14 @@ Public methods take and return arrays of shape (n_rows, 2**n_qubits).
 Conventions follow Qiskit: qubit ``q`` is bit ``q`` of a basis-state index (little-endian), so
 ``state[i]`` is the amplitude of the basis state whose qubit 0 is ``i & 1``. A gate's matrix is
 in Qiskit's convention too: its first qubit argument is the least significant bit.
+
+Every exact state of the package (the variational classifiers, the re-uploading classifier
+and the quantum kernels) comes from this one simulator.
+
+Why this module is over 500 lines: it is one simulator, whose parts (angle evaluation, gate
+formulas, the scheduler, the prepared steps and the ansatz-unitary product) share private
+data structures (``_Gate``, the step classes, ``_Workspace``) and are tuned together;
+splitting them would spread one hot loop's invariants over several files.
 """
 
 from __future__ import annotations
@@ -59,8 +67,8 @@ _IGNORED_INSTRUCTIONS = frozenset({"barrier", "delay"})
 _NON_UNITARY_INSTRUCTIONS = frozenset({"measure", "reset", "initialize", "store"})
 # Largest block of adjacent qubits whose single-qubit gates are applied as one Kronecker
 # product. A block of k qubits costs 2**k multiply-adds per amplitude in one pass over the
-# states: fewer, larger blocks save passes over memory but add arithmetic. Timing blocks of
-# 1 to 6 qubits on 12-qubit batches, 4 was the fastest (3 was close; 6 much slower).
+# states: fewer, larger blocks save passes over memory but add arithmetic; 4 was chosen by
+# timing the block sizes 1 to 6 on 12-qubit batches.
 _BLOCK_QUBITS = 4
 # Largest matrix product (multiply-adds) made in one BLAS call (see _panel_width): OpenBLAS
 # multi-threads products above 2**18.
@@ -1229,8 +1237,28 @@ class _UnitaryProduct:
         return np.eye(size, dtype=self.dtype) if product is None else product
 
 
-def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
+# What the error messages tell the user of each kind of circuit (see CompiledCircuit's role):
+# who binds the parameters, why the circuit must be unitary, and the route that can take
+# gates the exact simulator cannot.
+_ROLES = {
+    "classifier": (
+        "the classifier",
+        "the feature map and ansatz must be unitary circuits without measurements (the "
+        "classifier measures <Z> on qubit 0 itself)",
+        "use shots= or estimator= to simulate with Qiskit Aer",
+    ),
+    "kernel": (
+        "the kernel's features",
+        "a quantum kernel needs a unitary feature map without measurements or resets (the "
+        "kernel adds the measurements it needs itself)",
+        "evaluate the kernel with a Qiskit sampler (sampler=... or shots=...)",
+    ),
+}
+
+
+def _expand_unsupported(circuit: QuantumCircuit, role: str = "classifier") -> QuantumCircuit:
     """Decompose parameterised gates that have no native formula, until none is left."""
+    _, unitary_because, other_route = _ROLES[role]
     for _ in range(10):
         unsupported = set()
         for instruction in circuit.data:
@@ -1240,9 +1268,7 @@ def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
                 continue
             if name in _NON_UNITARY_INSTRUCTIONS or instruction.clbits:
                 raise ValueError(
-                    f"The circuit contains the non-unitary instruction {name!r}; the feature map "
-                    "and ansatz must be unitary circuits without measurements (the classifier "
-                    "measures <Z> on qubit 0 itself)."
+                    f"The circuit contains the non-unitary instruction {name!r}; {unitary_because}."
                 )
             if _is_parameterised(operation) or not _has_matrix(operation):
                 unsupported.add(name)
@@ -1254,8 +1280,7 @@ def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
                 f"The exact simulator cannot simulate the gate(s) {sorted(unsupported)}: they "
                 "have free parameters, no native formula here "
                 f"(supported: {sorted(SUPPORTED_PARAMETERISED_GATES)}) and Qiskit cannot "
-                "decompose them further. Decompose them into standard gates, or use shots= "
-                "or estimator= to simulate with Qiskit Aer."
+                f"decompose them further. Decompose them into standard gates, or {other_route}."
             )
         circuit = expanded
     raise NotImplementedError("The circuit could not be decomposed into supported gates.")
@@ -1287,17 +1312,22 @@ class CompiledCircuit:
     parameters : sequence of qiskit.circuit.Parameter
         Every free parameter of ``circuit``, in the column order of the ``values`` arrays
         passed to :meth:`evolve` and :meth:`unitary`.
+    role : {"classifier", "kernel"}, default="classifier"
+        What the circuit is for, named in the error messages (the variational classifiers'
+        circuits, or a quantum kernel's feature map).
     """
 
-    def __init__(self, circuit: QuantumCircuit, parameters: Sequence[Parameter]) -> None:
+    def __init__(
+        self, circuit: QuantumCircuit, parameters: Sequence[Parameter], *, role: str = "classifier"
+    ) -> None:
         parameters = tuple(parameters)
         missing = set(circuit.parameters) - set(parameters)
         if missing:
             raise ValueError(
                 f"The circuit has parameters {sorted(str(p) for p in missing)} that are not "
-                "bound by the classifier."
+                f"bound by {_ROLES[role][0]}."
             )
-        circuit = _expand_unsupported(circuit)
+        circuit = _expand_unsupported(circuit, role)
         self.n_qubits = circuit.num_qubits
         self.n_parameters = len(parameters)
         column_of = {parameter: column for column, parameter in enumerate(parameters)}

@@ -1,10 +1,14 @@
-"""The fused feature-map simulator against qiskit.quantum_info.Statevector."""
+"""The kernels' feature-map states against qiskit.quantum_info.Statevector.
+
+The quantum kernels prepare their states with the package's one simulator
+(``quantum._statevector.CompiledCircuit``, ``role="kernel"``); these are the kernel cases.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from qiskit.circuit import Parameter, ParameterVector, QuantumCircuit
+from qiskit.circuit import Gate, Parameter, ParameterVector, QuantumCircuit
 from qiskit.circuit.library import (
     CPhaseGate,
     CRZGate,
@@ -18,8 +22,25 @@ from qiskit.circuit.library import (
 )
 from qiskit.quantum_info import Statevector
 
-from qbloodcell.quantum._fused import _DIAGONAL_PHASES, FusedCircuit
+from qbloodcell.quantum import FidelityQuantumKernel
 from qbloodcell.quantum._statevector import CompiledCircuit
+
+# the phase of each diagonal gate on its local basis states (first qubit least significant),
+# as multiples of the angle: what the simulator's run steps must reproduce
+_DIAGONAL_PHASES = {
+    "p": (0.0, 1.0),
+    "u1": (0.0, 1.0),
+    "rz": (-0.5, 0.5),
+    "cp": (0.0, 0.0, 0.0, 1.0),
+    "cu1": (0.0, 0.0, 0.0, 1.0),
+    "crz": (0.0, -0.5, 0.0, 0.5),
+    "rzz": (-0.5, 0.5, 0.5, -0.5),
+}
+
+
+def _simulator(circuit, parameters=None):
+    parameters = tuple(circuit.parameters) if parameters is None else parameters
+    return CompiledCircuit(circuit, parameters, role="kernel")
 
 
 def _reference(circuit, values, initial=None):
@@ -36,11 +57,11 @@ def _reference(circuit, values, initial=None):
 def _check(circuit, n_rows=5, seed=0, initial=None):
     rng = np.random.default_rng(seed)
     values = rng.uniform(-np.pi, np.pi, size=(n_rows, circuit.num_parameters))
-    fused = FusedCircuit(circuit, tuple(circuit.parameters))
+    simulator = _simulator(circuit)
     np.testing.assert_allclose(
-        fused.evolve(values, initial), _reference(circuit, values, initial), atol=1e-12, rtol=0
+        simulator.evolve(values, initial), _reference(circuit, values, initial), atol=1e-12, rtol=0
     )
-    return fused
+    return simulator
 
 
 @pytest.mark.parametrize("n_qubits", [2, 3, 4, 7, 8])
@@ -48,10 +69,10 @@ def _check(circuit, n_rows=5, seed=0, initial=None):
 @pytest.mark.parametrize("reps", [1, 2])
 def test_zz_feature_map_matches_statevector(n_qubits, entanglement, reps):
     circuit = zz_feature_map(n_qubits, reps=reps, entanglement=entanglement)
-    fused = _check(circuit, seed=n_qubits)
+    simulator = _check(circuit, seed=n_qubits)
     # Hadamard layers and diagonal runs (the CX sandwiches fused away), nothing else
-    kinds = [type(segment).__name__ for segment in fused.segments]
-    assert kinds == ["_LocalSegment", "_DiagonalSegment"] * reps
+    kinds = [type(step).__name__ for step in simulator._schedule(per_row=True)]
+    assert kinds == ["_LayerStep", "_RunStep"] * reps
 
 
 def test_other_library_feature_maps_match_statevector():
@@ -77,9 +98,9 @@ def test_mixed_circuit_with_every_segment_kind_matches_statevector():
     circuit.rxx(0.4, 0, 2)  # constant, dense on two qubits: the batched simulator
     circuit.cp(x[1], 0, 1, ctrl_state=0)  # open control: decomposed first
     circuit.global_phase = x[0] / 3
-    fused = _check(circuit, n_rows=7)
-    kinds = {type(segment).__name__ for segment in fused.segments}
-    assert kinds == {"_LocalSegment", "_DiagonalSegment", "_CompiledSegment"}
+    simulator = _check(circuit, n_rows=7)
+    kinds = {type(step).__name__ for step in simulator._schedule(per_row=True)}
+    assert kinds == {"_LayerStep", "_RunStep", "_DenseStep"}
 
 
 def test_initial_states_are_evolved():
@@ -91,17 +112,14 @@ def test_initial_states_are_evolved():
 
 
 @pytest.mark.parametrize("n_qubits", [8, 10])
-def test_agrees_with_the_batched_simulator_on_large_registers(n_qubits):
+def test_kernel_states_match_statevector_on_large_registers(n_qubits):
     # above six qubits the Hadamard layers run in blocks of four qubits
     circuit = zz_feature_map(n_qubits, reps=2, entanglement="linear")
-    parameters = tuple(circuit.parameters)
     values = np.random.default_rng(1).uniform(0, 2, size=(6, n_qubits))
-    np.testing.assert_allclose(
-        FusedCircuit(circuit, parameters).evolve(values),
-        CompiledCircuit(circuit, parameters).evolve(values),
-        atol=1e-12,
-        rtol=0,
-    )
+    kernel = FidelityQuantumKernel(feature_map=circuit, bandwidth=1.0)
+    states = kernel.statevectors(values)
+    assert states.flags.c_contiguous
+    np.testing.assert_allclose(states, _reference(circuit, values), atol=1e-12, rtol=0)
 
 
 @pytest.mark.parametrize(
@@ -126,18 +144,27 @@ def test_diagonal_phase_table_matches_qiskit(name, gate, n_qubits):
         np.diag(matrix), np.exp(1j * angle * np.asarray(_DIAGONAL_PHASES[name])), atol=1e-14
     )
     assert len(_DIAGONAL_PHASES[name]) == 2**n_qubits
+    # the simulator's diagonal run of this gate at a data-dependent angle
+    x = Parameter("x")
+    circuit = QuantumCircuit(n_qubits)
+    circuit.append(gate(x), range(n_qubits))
+    np.testing.assert_allclose(_simulator(circuit).unitary([[angle]]), matrix, atol=1e-14)
 
 
 def test_rejects_measurements_and_unbound_parameters():
     circuit = QuantumCircuit(2, 2)
     circuit.rz(Parameter("a"), 0)
     circuit.measure(0, 0)
-    with pytest.raises(ValueError, match="non-unitary instruction 'measure'"):
-        FusedCircuit(circuit, tuple(circuit.parameters))
+    with pytest.raises(ValueError, match=r"non-unitary instruction 'measure'.*quantum kernel"):
+        _simulator(circuit)
     free = QuantumCircuit(1)
     free.rz(Parameter("a") + Parameter("b"), 0)
-    with pytest.raises(ValueError, match=r"parameters \['b'\]"):
-        FusedCircuit(free, (free.parameters[0],))
-    fused = FusedCircuit(free, tuple(free.parameters))
+    with pytest.raises(ValueError, match=r"parameters \['b'\].*kernel's features"):
+        _simulator(free, (free.parameters[0],))
+    simulator = _simulator(free)
     with pytest.raises(ValueError, match=r"shape \(n_rows, 2\)"):
-        fused.evolve(np.zeros((3, 3)))
+        simulator.evolve(np.zeros((3, 3)))
+    opaque = QuantumCircuit(1)
+    opaque.append(Gate("mystery", 1, [Parameter("t")]), [0])
+    with pytest.raises(NotImplementedError, match=r"mystery.*sampler=\.\.\. or shots=\.\.\."):
+        _simulator(opaque)

@@ -1,25 +1,27 @@
-"""BLAS on one thread during relaxation, and groups of samples relaxed in threads.
+"""BLAS on one thread during many small matrix products, and groups of work run in threads.
 
-The relaxation makes thousands of small matrix products (a few dozen rows). Multi-threaded
-BLAS speeds these up little, and its threads wait for each other by spinning: when another
-process uses the cores, each product can wait for a scheduler time slice (two EP fits
-running at once on a 2-core machine took 10 times longer each than one alone). So the
-relaxations run with BLAS limited to one thread (:func:`single_threaded_blas`), and the
-cores are used instead by relaxing independent groups of samples in threads
-(:func:`run_concurrently`; the kernel releases the GIL). The relaxation of one sample does
-not depend on the other samples of its batch (each stops on its own convergence test).
+Shared by the equilibrium-propagation relaxation (``qbloodcell.ep``) and the quantum
+kernels (``qbloodcell.quantum``). Both make thousands of small matrix products (a few
+dozen to a few hundred rows). Multi-threaded BLAS speeds these up little, and its threads
+wait for each other by spinning: when another process uses the cores, each product can
+wait for a scheduler time slice (benchmarks/bench_ep_kernel.py and
+benchmarks/bench_kernels.py measure it). So these products run with BLAS limited to one
+thread (:func:`single_threaded_blas`), and the cores are used instead by running
+independent groups of work in threads (:func:`run_concurrently`; the relaxation kernel
+releases the GIL). The relaxation of one sample does not depend on the other samples of
+its batch (each stops on its own convergence test).
 
 The number of groups follows the BLAS thread limit of the process as it was before the
-relaxation, so that ``threadpoolctl.threadpool_limits(1)`` (and joblib's workers, which
-set it) keep everything on one core, as they do for NumPy code.
+limit (:func:`blas_threads`), so that ``threadpoolctl.threadpool_limits(1)`` (and joblib's
+workers, which set it) keep everything on one core, as they do for NumPy code.
 
 The limit is process-wide, as scikit-learn's ``KMeans`` sets it during its iterations:
-BLAS calls made by other threads while a relaxation runs use one thread. Relaxations that
+BLAS calls made by other threads while a limited block runs use one thread. Blocks that
 overlap (from several threads) share one limit: threadpoolctl lets only the thread that set
 a limit change it back, so the first thread sets it and restores it when it leaves, and a
-relaxation still running then continues with the restored thread count (slower, not
-wrong). A ``threadpool_limits`` block that another thread enters during the window and
-leaves after it restores the one-thread setting it saw.
+block still running then continues with the restored thread count (slower, not wrong). A
+``threadpool_limits`` block that another thread enters during the window and leaves after
+it restores the one-thread setting it saw.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ _threads_before_limit = 1
 def _forget_pool_in_child() -> None:
     # a forked child inherits the pool object but not its threads: work submitted to it
     # would wait forever, so the child starts its own pool (and lock) when needed. A child
-    # forked during a relaxation keeps BLAS on one thread (its limiter is forgotten).
+    # forked inside a limited block keeps BLAS on one thread (its limiter is forgotten).
     global _pool, _pool_size, _lock, _owner, _owner_depth, _limiter
     _pool = None
     _pool_size = 0
@@ -134,7 +136,7 @@ def _get_pool(n_workers: int) -> ThreadPoolExecutor:
     if _pool is None or _pool_size < n_workers:
         if _pool is not None:
             _pool.shutdown(wait=False)
-        _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="qbloodcell-ep")
+        _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="qbloodcell")
         _pool_size = n_workers
     return _pool
 
