@@ -35,8 +35,14 @@ from qbloodcell._validation import (
 )
 from qbloodcell.quantum._circuits import ClassifierCircuits, hardware_cost
 from qbloodcell.quantum._estimators import EstimatorExpectations, aer_estimator
+from qbloodcell.quantum._gradients import LOSSES, loss_value_and_derivative
 from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
-from qbloodcell.quantum._optimizers import COBYLA_METHODS, OPTIMIZERS, minimize_weights
+from qbloodcell.quantum._optimizers import (
+    COBYLA_METHODS,
+    GRADIENT_OPTIMIZERS,
+    OPTIMIZERS,
+    minimize_weights,
+)
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 
 #: Angles beyond this (radians) mean unscaled features with input_scaling=None (pixel
@@ -72,6 +78,8 @@ COMMON_PARAMETER_SPECS: dict[str, list[Spec]] = {
     "input_scaling": [NoneValue(), Options(INPUT_SCALINGS)],
     "bandwidth": [Real(0, closed="neither")],
     "optimizer": [Options(OPTIMIZERS)],
+    "loss": [Options(LOSSES)],
+    "learning_rate": [Real(0, closed="neither")],
     "max_iter": [Integer(1)],
     "tol": [NoneValue(), Real(0, closed="neither")],
     "shots": [NoneValue(), Integer(1)],
@@ -106,6 +114,8 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     input_scaling: str | None
     bandwidth: float
     optimizer: str
+    loss: str
+    learning_rate: float
     max_iter: int
     tol: float | None
     shots: int | None
@@ -184,6 +194,13 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
                 "with estimator=; configure the noise on the estimator itself, e.g. "
                 "qiskit_aer.primitives.EstimatorV2(options={'backend_options': "
                 "{'noise_model': noise_model}})."
+            )
+        if self.optimizer in GRADIENT_OPTIMIZERS and self._uses_estimator():
+            raise ValueError(
+                f"optimizer={self.optimizer!r} needs the exact gradient of the loss, which is "
+                "computed on the exact simulator only; with shots, noise_model or estimator "
+                "use optimizer='spsa' (two loss evaluations per step, made for noisy "
+                "estimates) or a gradient-free one such as 'nlopt-COBYLA'."
             )
 
     def _initial_points(self, rng: np.random.RandomState, n_models: int, n_weights: int) -> Any:
@@ -344,9 +361,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         label = f" sub-model {model + 1}/{n_models}" if n_models > 1 else ""
         name = type(self).__name__
 
-        def loss(weights: NDArray[np.float64]) -> float:
-            residual = expectations(weights) - target
-            value = float(residual @ residual) / residual.size
+        def record(weights: NDArray[np.float64], value: float) -> None:
             if not np.isfinite(value):
                 raise FloatingPointError(
                     f"The training loss became {value} at evaluation {len(curve) + 1}; check "
@@ -357,10 +372,29 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
                 print(f"[{name}]{label} evaluation {len(curve)}: loss {value:.6f}")
             if self.callback is not None:
                 self.callback(np.array(weights, dtype=float), value)
+
+        def loss(weights: NDArray[np.float64]) -> float:
+            value, _ = loss_value_and_derivative(self.loss, expectations(weights), target)
+            record(weights, value)
             return value
 
+        def loss_and_gradient(
+            weights: NDArray[np.float64],
+        ) -> tuple[float, NDArray[np.float64]]:
+            values, jacobian = expectations.value_and_jacobian(weights)
+            value, derivative = loss_value_and_derivative(self.loss, values, target)
+            record(weights, value)
+            return value, derivative @ jacobian
+
         weights = minimize_weights(
-            loss, initial_point, method=self.optimizer, max_iter=self.max_iter, tol=self.tol
+            loss,
+            initial_point,
+            method=self.optimizer,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            loss_and_gradient=loss_and_gradient,
+            learning_rate=self.learning_rate,
+            random_state=np.random.default_rng(self._simulator_seed + 2 + model),
         )
         return weights, curve
 

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from qbloodcell._validation import Integer, Options, Spec
 from qbloodcell.quantum._base import COMMON_PARAMETER_SPECS, QuantumClassifierBase
 from qbloodcell.quantum._circuits import MAX_DEFAULT_QUBITS, ClassifierCircuits
+from qbloodcell.quantum._gradients import CircuitGradient
 from qbloodcell.quantum._statevector import CompiledCircuit, z_expectation
 
 #: Entangling layers between the re-uploading layers: a CZ chain, a CZ ring, or none.
@@ -57,10 +58,24 @@ def build_reuploading_circuit(
 class _ReuploadingExpectations:
     """<Z0> for every sample, exactly: the whole circuit simulated for the batch per call."""
 
-    def __init__(self, compiled: CompiledCircuit, X: NDArray[np.float64]) -> None:
+    def __init__(
+        self, compiled: CompiledCircuit, X: NDArray[np.float64], circuits: Any = None
+    ) -> None:
         self.compiled = compiled
         self.X = X
+        self.circuits = circuits
+        self._gradient: CircuitGradient | None = None
         self.n_calls = 0
+
+    def value_and_jacobian(
+        self, weights: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """<Z0> per sample and its exact parameter-shift Jacobian in the weights."""
+        if self._gradient is None:
+            circuit, features, weight_parameters = self.circuits
+            self._gradient = CircuitGradient(circuit, features, weight_parameters, self.X)
+        self.n_calls += 1
+        return self._gradient.value_and_jacobian(weights)
 
     def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
         self.n_calls += 1
@@ -81,8 +96,9 @@ class DataReuploadingClassifier(QuantumClassifierBase):
     layers, qubit ``q`` gets ``RY(w x_q + b)`` and ``RZ(w' x_q + b')`` with trainable
     input weights ``w, w'`` and offsets ``b, b'``, followed by a chain (or ring) of CZ gates
     between layers. The output is :math:`\\langle Z_0 \\rangle`, trained on the mean squared
-    error to targets :math:`\\pm 1` as :class:`VQCClassifier`, with the same input scaling,
-    optimizers, one-vs-rest multi-class, exact simulation and Estimator route.
+    error (or ``loss="cross_entropy"``) to targets :math:`\\pm 1` as :class:`VQCClassifier`,
+    with the same input scaling, optimizers (gradient-free, parameter-shift gradients or
+    SPSA), one-vs-rest multi-class, exact simulation and Estimator route.
 
     Parameters
     ----------
@@ -96,8 +112,13 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         Width of the angle range (see :class:`VQCClassifier`); the trainable input weights
         rescale it further per layer.
     optimizer : str, default="nlopt-COBYLA"
-        ``"nlopt-COBYLA"``, ``"COBYLA"``, ``"COBYQA"``, ``"Nelder-Mead"`` or ``"Powell"``,
-        as in :class:`VQCClassifier`.
+        ``"nlopt-COBYLA"``, ``"COBYLA"``, ``"COBYQA"``, ``"Nelder-Mead"``, ``"Powell"``,
+        ``"adam"``, ``"l-bfgs-b"`` or ``"spsa"``, as in :class:`VQCClassifier` (the
+        gradient of a re-uploading angle ``w x + b`` follows by the chain rule).
+    loss : {"mse", "cross_entropy"}, default="mse"
+        As in :class:`VQCClassifier`.
+    learning_rate : float, default=0.1
+        As in :class:`VQCClassifier`.
     max_iter : int, default=300
         Maximum number of objective evaluations per binary sub-model.
     tol : float, default=None
@@ -165,6 +186,8 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         input_scaling: str | None = "minmax",
         bandwidth: float = 1.0,
         optimizer: str = "nlopt-COBYLA",
+        loss: str = "mse",
+        learning_rate: float = 0.1,
         max_iter: int = 300,
         tol: float | None = None,
         shots: int | None = None,
@@ -182,6 +205,8 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         self.input_scaling = input_scaling
         self.bandwidth = bandwidth
         self.optimizer = optimizer
+        self.loss = loss
+        self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
         self.shots = shots
@@ -209,4 +234,5 @@ class DataReuploadingClassifier(QuantumClassifierBase):
     def _exact_expectations(
         self, compiled: CompiledCircuit, X: NDArray[np.float64]
     ) -> _ReuploadingExpectations:
-        return _ReuploadingExpectations(compiled, X)
+        circuits = (self.circuit_, self.feature_parameters_, self.weight_parameters_)
+        return _ReuploadingExpectations(compiled, X, circuits)

@@ -1634,3 +1634,23 @@ class ZExpectation:
         else:
             observable = ((unitary.conj().T * self._observable) @ unitary).view(np.float64)
         return self.features @ observable.take(self._entries)
+
+    def many(self, weight_rows: Any) -> FloatArray:
+        """<Z> for several weight rows at once, shape (n_weight_rows, n_states).
+
+        With the precomputed quadratic features, all observables are formed first and the
+        expectation values are one matrix product; otherwise rows are evaluated in turn.
+        """
+        rows = self.ansatz._check_values(weight_rows)
+        if self.features is None:
+            return np.stack([self(row[None, :]) for row in rows])
+        angles = self.ansatz._table(rows)
+        gathered = np.empty((rows.shape[0], self._entries.size))
+        for r in range(rows.shape[0]):
+            unitary = self._product(angles[r : r + 1])
+            if self._product.real:
+                observable = (unitary.T * self._observable) @ unitary
+            else:
+                observable = ((unitary.conj().T * self._observable) @ unitary).view(np.float64)
+            gathered[r] = observable.take(self._entries)
+        return np.ascontiguousarray(_matmul(self.features, gathered.T).T, dtype=float)
