@@ -168,7 +168,8 @@ default="efficient_su2"
     max_iter : int, default=800
         Maximum number of objective evaluations (circuit batches) per binary sub-model
         (the study used 200). For ``"adam"`` and ``"l-bfgs-b"`` an evaluation is the loss
-        and its gradient (``1 + 2 * n_gate_angles`` circuit batches); ``"spsa"`` makes two
+        and its gradient (the circuit and two shifted copies per weight-dependent gate
+        angle, four for controlled rotations, in one batch); ``"spsa"`` makes two
         evaluations per step.
     tol : float, default=None
         ``tol`` of :func:`scipy.optimize.minimize` (final trust-region radius of
