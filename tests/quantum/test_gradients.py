@@ -168,3 +168,32 @@ def test_cross_entropy_is_finite_at_certain_wrong_predictions():
     assert np.isfinite(value)
     assert value > 10
     assert np.all(np.isfinite(derivative))
+
+
+def test_custom_ansatz_through_the_batched_unitaries():
+    """Dense two-qubit gates, phase runs and controlled rotations in the ansatz of the VQC
+    path (the batched unitaries of ZExpectation.many), against finite differences."""
+    rng = np.random.default_rng(5)
+    circuits = make_circuits(3, feature_map_reps=1, ansatz_reps=1, entanglement="full")
+    t = ParameterVector("t", 6)
+    ansatz = QuantumCircuit(3)
+    ansatz.ry(t[0], 0)
+    ansatz.rxx(t[1], 0, 1)
+    ansatz.cry(t[2], 1, 2)
+    ansatz.rzz(t[3], 0, 2)
+    ansatz.swap(0, 1)
+    ansatz.cp(t[4], 1, 0)
+    ansatz.u(t[5], t[0], t[1], 2)
+    ansatz.cx(2, 0)
+    X = rng.uniform(0, 2, (30, 3))
+    states = CompiledCircuit(circuits.feature_map, circuits.feature_parameters).evolve(X)
+    forward = ZExpectation(CompiledCircuit(ansatz, tuple(t)), states)
+    assert forward.features is not None  # the quadratic-features path
+    w = rng.uniform(-np.pi, np.pi, 6)
+    values, jacobian = AnsatzGradient(ansatz, tuple(t), states).value_and_jacobian(w)
+    np.testing.assert_allclose(values, forward(w), atol=1e-12)
+    np.testing.assert_allclose(jacobian, _central_differences(forward, w), atol=1e-8)
+    rows = rng.uniform(-np.pi, np.pi, (4, 6))
+    np.testing.assert_allclose(
+        forward.many(rows), np.stack([forward(row) for row in rows]), atol=1e-12
+    )

@@ -35,6 +35,7 @@ from qbloodcell.quantum._statevector import (
     _MAX_CHUNK_AMPLITUDES,
     CompiledCircuit,
     ZExpectation,
+    _AngleTable,
     _Evaluator,
     _expand_unsupported,
     compile_angle,
@@ -71,7 +72,7 @@ class NoShiftRuleError(ValueError):
     """A weight enters a gate angle that has no parameter-shift rule here."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class GradientCircuit:
     """A circuit whose weight-dependent gate angles are separate parameters ``phi``.
 
@@ -89,20 +90,38 @@ class GradientCircuit:
     derivatives: tuple[dict[int, _Evaluator], ...]
     rules: tuple[tuple[tuple[float, float], ...], ...]
 
+    def __post_init__(self) -> None:
+        # every angle and every derivative evaluated together, one vectorised table each
+        n_parameters = self.n_inputs + self.n_weights
+        self._angle_table = _AngleTable(n_parameters)
+        self._angle_columns = np.array(
+            [self._angle_table.add(angle) for angle in self.angles], dtype=np.intp
+        )
+        self._angle_table.build()
+        self._derivative_table = _AngleTable(n_parameters)
+        places = [
+            (g, k, self._derivative_table.add(derivative))
+            for g, by_weight in enumerate(self.derivatives)
+            for k, derivative in by_weight.items()
+        ]
+        self._derivative_table.build()
+        self._derivative_places = tuple(
+            np.array([place[i] for place in places], dtype=np.intp) for i in range(3)
+        )
+
     @property
     def n_angles(self) -> int:
         return len(self.angles)
 
     def angle_values(self, values: FloatArray) -> FloatArray:
         """The angles ``phi``, shape (n_rows, n_angles), for (inputs, weights) rows."""
-        return np.column_stack([angle(values) for angle in self.angles])
+        return np.ascontiguousarray(self._angle_table(values)[:, self._angle_columns])
 
     def angle_jacobian(self, values: FloatArray) -> FloatArray:
         """d phi_g / d w_k, shape (n_rows, n_angles, n_weights)."""
         out = np.zeros((values.shape[0], self.n_angles, self.n_weights))
-        for g, by_weight in enumerate(self.derivatives):
-            for k, derivative in by_weight.items():
-                out[:, g, k] = derivative(values)
+        g, k, column = self._derivative_places
+        out[:, g, k] = self._derivative_table(values)[:, column]
         return out
 
     def shifts(self, which: Sequence[int] | None = None) -> tuple[FloatArray, FloatArray]:

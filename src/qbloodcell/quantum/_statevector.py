@@ -1228,6 +1228,57 @@ class _UnitaryProduct:
                 product = dense.apply(np.asarray(product, dtype=complex), _Workspace())
         return np.eye(size, dtype=self.dtype) if product is None else product
 
+    def many(self, angles: FloatArray) -> Any:
+        """The unitaries for every row of ``angles``, shape (n_rows, 2**n, 2**n).
+
+        The same construction as :meth:`__call__` with a leading axis over the rows; a
+        dense multi-qubit step is applied row by row.
+        """
+        n_rows = angles.shape[0]
+        size = 2**self.n_qubits
+        full: Any = None
+        if self.n_layers:
+            matrices = np.repeat(self.template[None], n_rows, axis=0)
+            for fill, arguments, place in self.formulas:
+                count = place.stop - place.start
+                block = np.empty((n_rows * count, 2, 2), dtype=self.dtype)
+                fill(block, *(angles[:, columns].reshape(-1) for columns in arguments))
+                matrices[:, place] = block.reshape(n_rows, count, 2, 2)
+            if self.direct is not None:
+                stacked = matrices[:, self.direct]
+            else:
+                pairs: Any = matrices[:, self.slots[0]]
+                for slot in self.slots[1:]:
+                    pairs = matrices[:, slot] @ pairs
+                identity = np.broadcast_to(self.identity, (n_rows, *self.identity.shape))
+                stacked = np.concatenate([pairs, identity], axis=1)[:, self.positions]
+            flat: Any = stacked.reshape(n_rows, -1)
+            full = np.prod(flat[:, self.kron_index], axis=2)
+        product: Any = None
+        for kind, item in self.chain:
+            if kind == "layer":
+                product = full[:, item] if product is None else full[:, item] @ product
+                continue
+            if product is None:
+                product = np.broadcast_to(np.eye(size, dtype=self.dtype), (n_rows, size, size))
+            if kind == "run":
+                if item.permutation is not None:
+                    product = product[:, item.permutation]
+                factor = item.factor(angles)
+                if factor is not None:
+                    product = product * factor.T[:, :, None]
+            else:
+                rows = [
+                    _PreparedDense(item, angles[r : r + 1], self.n_qubits).apply(
+                        np.asarray(product[r], dtype=complex), _Workspace()
+                    )
+                    for r in range(n_rows)
+                ]
+                product = np.stack(rows)
+        if product is None:
+            return np.broadcast_to(np.eye(size, dtype=self.dtype), (n_rows, size, size)).copy()
+        return product
+
 
 def _expand_unsupported(circuit: QuantumCircuit) -> QuantumCircuit:
     """Decompose parameterised gates that have no native formula, until none is left."""
@@ -1644,13 +1695,11 @@ class ZExpectation:
         rows = self.ansatz._check_values(weight_rows)
         if self.features is None:
             return np.stack([self(row[None, :]) for row in rows])
-        angles = self.ansatz._table(rows)
-        gathered = np.empty((rows.shape[0], self._entries.size))
-        for r in range(rows.shape[0]):
-            unitary = self._product(angles[r : r + 1])
-            if self._product.real:
-                observable = (unitary.T * self._observable) @ unitary
-            else:
-                observable = ((unitary.conj().T * self._observable) @ unitary).view(np.float64)
-            gathered[r] = observable.take(self._entries)
+        unitaries = self._product.many(self.ansatz._table(rows))
+        if self._product.real:
+            observables = (unitaries.transpose(0, 2, 1) * self._observable) @ unitaries
+        else:
+            adjoints = unitaries.conj().transpose(0, 2, 1)
+            observables = ((adjoints * self._observable) @ unitaries).view(np.float64)
+        gathered = observables.reshape(rows.shape[0], -1)[:, self._entries]
         return np.ascontiguousarray(_matmul(self.features, gathered.T).T, dtype=float)
