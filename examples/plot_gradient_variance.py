@@ -1,7 +1,7 @@
 """
-===========================================
+============================================
 Barren plateaus: gradient variance vs qubits
-===========================================
+============================================
 
 At a random point of a deep random circuit, the gradient of an expectation value is
 exponentially small in the number of qubits (McClean et al. 2018): its variance over random
