@@ -139,7 +139,8 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _exact_expectations(self, compiled: Any, X: NDArray[np.float64]) -> Any:
-        """An evaluator: ``f(weights)`` -> <Z0> per sample, and ``f.for_weight_rows(W)``."""
+        """An evaluator of :mod:`qbloodcell.quantum._expectations`: ``f(weights)``,
+        ``f.many(weight_rows)`` and ``f.value_and_jacobian(weights)``."""
         raise NotImplementedError
 
     def _set_circuit_attributes(self, circuits: ClassifierCircuits) -> None:
@@ -416,7 +417,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         X = self.input_scaling_.transform(validate_data(self, X, reset=False, dtype=np.float64))
         weights = np.atleast_2d(self.weights_)
         expectations = self._expectations(X, self._simulator_seed + 1)
-        scores = expectations.for_weight_rows(weights)
+        scores = expectations.many(weights)
         return np.asarray(scores[0] if self.classes_.size == 2 else scores.T, dtype=float)
 
     def predict(self, X: Any) -> NDArray[Any]:

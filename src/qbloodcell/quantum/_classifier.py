@@ -16,8 +16,8 @@ from qbloodcell.quantum._circuits import (
     ClassifierCircuits,
     make_circuits,
 )
-from qbloodcell.quantum._gradients import AnsatzGradient
-from qbloodcell.quantum._statevector import CompiledCircuit, ZExpectation
+from qbloodcell.quantum._expectations import PreparedStatesExpectations
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 #: The study's VQC exactly: its circuit (ZZ map with 2 repetitions, RealAmplitudes with 1),
 #: its angles taken as given (the study scaled them to [0, 2] with its own MinMaxScaler),
@@ -32,46 +32,6 @@ STUDY_VQC_SETTINGS: dict[str, Any] = {
     "optimizer": "COBYLA",
     "max_iter": 200,
 }
-
-
-class _PreparedStatesExpectations:
-    """<Z0> for every sample, exactly: feature-map states prepared once, ansatz per call.
-
-    :meth:`value_and_jacobian` adds the exact parameter-shift Jacobian (built on first use
-    from ``ansatz_circuit`` and ``weight_parameters``).
-    """
-
-    def __init__(
-        self,
-        feature_map: CompiledCircuit,
-        ansatz: CompiledCircuit,
-        X: Any,
-        ansatz_circuit: Any = None,
-        weight_parameters: tuple[Any, ...] = (),
-    ) -> None:
-        self._states = feature_map.evolve(X)
-        self._expectation = ZExpectation(ansatz, self._states)
-        self._ansatz_circuit = ansatz_circuit
-        self._weight_parameters = weight_parameters
-        self._gradient: AnsatzGradient | None = None
-        self.n_calls = 0
-
-    def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        self.n_calls += 1
-        return self._expectation(weights)
-
-    def value_and_jacobian(
-        self, weights: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        if self._gradient is None:
-            self._gradient = AnsatzGradient(
-                self._ansatz_circuit, self._weight_parameters, self._states
-            )
-        self.n_calls += 1
-        return self._gradient.value_and_jacobian(weights)
-
-    def for_weight_rows(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.stack([self._expectation(row) for row in weights])
 
 
 class VQCClassifier(QuantumClassifierBase):
@@ -392,5 +352,5 @@ default="efficient_su2"
 
     def _exact_expectations(
         self, compiled: tuple[CompiledCircuit, CompiledCircuit], X: NDArray[np.float64]
-    ) -> _PreparedStatesExpectations:
-        return _PreparedStatesExpectations(*compiled, X, self.ansatz_, self.weight_parameters_)
+    ) -> PreparedStatesExpectations:
+        return PreparedStatesExpectations(*compiled, X, self.ansatz_, self.weight_parameters_)

@@ -35,8 +35,8 @@ from qbloodcell.quantum._statevector import (
     _MAX_CHUNK_AMPLITUDES,
     CompiledCircuit,
     ZExpectation,
+    _AngleFunction,
     _AngleTable,
-    _Evaluator,
     _expand_unsupported,
     compile_angle,
     z_expectation,
@@ -86,8 +86,8 @@ class GradientCircuit:
     parameters: tuple[Parameter, ...]
     n_inputs: int
     n_weights: int
-    angles: tuple[_Evaluator, ...]
-    derivatives: tuple[dict[int, _Evaluator], ...]
+    angles: tuple[_AngleFunction, ...]
+    derivatives: tuple[dict[int, _AngleFunction], ...]
     rules: tuple[tuple[tuple[float, float], ...], ...]
 
     def __post_init__(self) -> None:
@@ -164,8 +164,8 @@ def gradient_circuit(
     out = circuit.copy_empty_like()
     out.global_phase = 0.0  # does not change an expectation value
     phis: list[Parameter] = []
-    angles: list[_Evaluator] = []
-    derivatives: list[dict[int, _Evaluator]] = []
+    angles: list[_AngleFunction] = []
+    derivatives: list[dict[int, _AngleFunction]] = []
     rules: list[tuple[tuple[float, float], ...]] = []
     for instruction in circuit.data:
         operation = instruction.operation

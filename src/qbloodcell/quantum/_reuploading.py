@@ -11,8 +11,8 @@ from numpy.typing import NDArray
 from qbloodcell._validation import Integer, Options, Spec
 from qbloodcell.quantum._base import COMMON_PARAMETER_SPECS, QuantumClassifierBase
 from qbloodcell.quantum._circuits import MAX_DEFAULT_QUBITS, ClassifierCircuits
-from qbloodcell.quantum._gradients import CircuitGradient
-from qbloodcell.quantum._statevector import CompiledCircuit, z_expectation
+from qbloodcell.quantum._expectations import CircuitExpectations
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 #: Entangling layers between the re-uploading layers: a CZ chain, a CZ ring, or none.
 REUPLOADING_ENTANGLEMENT = ("linear", "circular", "none")
@@ -53,37 +53,6 @@ def build_reuploading_circuit(
         feature_parameters=tuple(x),
         weight_parameters=tuple(theta),
     )
-
-
-class _ReuploadingExpectations:
-    """<Z0> for every sample, exactly: the whole circuit simulated for the batch per call."""
-
-    def __init__(
-        self, compiled: CompiledCircuit, X: NDArray[np.float64], circuits: Any = None
-    ) -> None:
-        self.compiled = compiled
-        self.X = X
-        self.circuits = circuits
-        self._gradient: CircuitGradient | None = None
-        self.n_calls = 0
-
-    def value_and_jacobian(
-        self, weights: NDArray[np.float64]
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """<Z0> per sample and its exact parameter-shift Jacobian in the weights."""
-        if self._gradient is None:
-            circuit, features, weight_parameters = self.circuits
-            self._gradient = CircuitGradient(circuit, features, weight_parameters, self.X)
-        self.n_calls += 1
-        return self._gradient.value_and_jacobian(weights)
-
-    def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        self.n_calls += 1
-        values = np.column_stack([self.X, np.broadcast_to(weights, (len(self.X), weights.size))])
-        return z_expectation(self.compiled.evolve(values))
-
-    def for_weight_rows(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.stack([self(row) for row in weights])
 
 
 class DataReuploadingClassifier(QuantumClassifierBase):
@@ -233,6 +202,6 @@ class DataReuploadingClassifier(QuantumClassifierBase):
 
     def _exact_expectations(
         self, compiled: CompiledCircuit, X: NDArray[np.float64]
-    ) -> _ReuploadingExpectations:
+    ) -> CircuitExpectations:
         circuits = (self.circuit_, self.feature_parameters_, self.weight_parameters_)
-        return _ReuploadingExpectations(compiled, X, circuits)
+        return CircuitExpectations(compiled, X, circuits)

@@ -73,7 +73,7 @@ _MAX_CHUNK_AMPLITUDES = 2**22
 # --------------------------------------------------------------------------------------------
 # parameter expressions -> vectorised functions of a (n_rows, n_parameters) array
 # --------------------------------------------------------------------------------------------
-class _Evaluator:
+class _AngleFunction:
     """A gate angle as a function of the parameter array ``values`` of shape (n_rows, n_params).
 
     ``kind`` is "constant" (``constant``), "polynomial" (``terms``: pairs of a coefficient and
@@ -184,7 +184,7 @@ def compile_angle(
     parameters: Sequence[Parameter],
     *,
     column_of: dict[Parameter, int] | None = None,
-) -> _Evaluator:
+) -> _AngleFunction:
     """Turn a gate angle (a number, a Parameter or a ParameterExpression) into an evaluator.
 
     ``column_of`` (each parameter's position in ``parameters``) may be passed when compiling
@@ -193,7 +193,7 @@ def compile_angle(
     # (each access to ``.parameters`` builds a new set)
     free = angle.parameters if isinstance(angle, ParameterExpression) else ()
     if not free:
-        return _Evaluator("constant", constant=_real_number(angle, angle))
+        return _AngleFunction("constant", constant=_real_number(angle, angle))
     if column_of is None:
         column_of = {parameter: column for column, parameter in enumerate(parameters)}
     unknown = [p for p in free if p not in column_of]
@@ -203,7 +203,7 @@ def compile_angle(
             f"not among the circuit parameters being bound ({[str(p) for p in parameters]})."
         )
     if isinstance(angle, Parameter):
-        return _Evaluator("polynomial", terms=((1.0, (column_of[angle],)),))
+        return _AngleFunction("polynomial", terms=((1.0, (column_of[angle],)),))
     present = sorted(free, key=column_of.__getitem__)
     key = (str(angle), tuple(str(p) for p in present))
     # one lookup (another thread may empty the cache between two)
@@ -216,12 +216,12 @@ def compile_angle(
             _EXPANSIONS.clear()
         _EXPANSIONS[key] = local_terms
     if local_terms is None:
-        return _Evaluator("bind", expression=angle, parameters=parameters)
+        return _AngleFunction("bind", expression=angle, parameters=parameters)
     columns = [column_of[p] for p in present]
     terms = tuple(
         (coefficient, tuple(columns[j] for j in local)) for coefficient, local in local_terms
     )
-    return _Evaluator("polynomial", terms=terms)
+    return _AngleFunction("polynomial", terms=terms)
 
 
 def _polynomial_matches(
@@ -232,7 +232,7 @@ def _polynomial_matches(
     # guards the symbolic expansion against expressions whose derivatives simplify oddly
     rng = np.random.default_rng(0)
     points = rng.uniform(-2.0, 2.0, size=(2, len(present)))
-    evaluator = _Evaluator("polynomial", terms=terms)
+    evaluator = _AngleFunction("polynomial", terms=terms)
     expected = np.array(
         [
             complex(angle.bind_all(dict(zip(present, row, strict=True)))).real
@@ -407,10 +407,10 @@ class _AngleTable:
 
     def __init__(self, n_parameters: int) -> None:
         self.n_parameters = n_parameters
-        self.evaluators: list[_Evaluator] = []
+        self.evaluators: list[_AngleFunction] = []
         self._column_of: dict[Any, int] = {}
 
-    def add(self, evaluator: _Evaluator) -> int:
+    def add(self, evaluator: _AngleFunction) -> int:
         """The column of ``evaluator``'s values in the table's output."""
         if evaluator.kind == "constant":
             key: Any = ("constant", evaluator.constant)
@@ -430,7 +430,7 @@ class _AngleTable:
         self.linear = np.zeros((self.n_parameters, n_angles))
         self.constant = np.zeros(n_angles)
         by_degree: dict[int, list[tuple[tuple[int, ...], int, float]]] = {}
-        self.bound: list[tuple[int, _Evaluator]] = []
+        self.bound: list[tuple[int, _AngleFunction]] = []
         for angle, evaluator in enumerate(self.evaluators):
             if evaluator.kind == "constant":
                 self.constant[angle] = evaluator.constant
@@ -500,7 +500,7 @@ class _Gate:
         *,
         matrix: ComplexArray | None = None,
         build: Callable[..., ComplexArray] | None = None,
-        angles: tuple[_Evaluator, ...] = (),
+        angles: tuple[_AngleFunction, ...] = (),
         angle_columns: Sequence[int] = (),
     ) -> None:
         self.name = name
