@@ -59,7 +59,7 @@ def load_workload(seed: int, n_per_class: int):
 
 def time_ours(X_train, X_test, y_train, y_test, initial_point, repeats: int, optimizer="COBYLA"):
     from qbloodcell.quantum import STUDY_VQC_SETTINGS, VQCClassifier
-    from qbloodcell.quantum._classifier import _PreparedStatesExpectations
+    from qbloodcell.quantum._expectations import PreparedStatesExpectations
 
     fit_times = []
     for _ in range(repeats):
@@ -74,7 +74,7 @@ def time_ours(X_train, X_test, y_train, y_test, initial_point, repeats: int, opt
         classifier.predict(X_test)
         predict_times.append(time.perf_counter() - start)
     # where the fit time goes: circuit simulation versus the optimizer itself
-    evaluator = _PreparedStatesExpectations(*classifier._compile(), X_train)
+    evaluator = PreparedStatesExpectations(*classifier._compile(), X_train)
     weights = np.random.default_rng(0).uniform(-np.pi, np.pi, size=(classifier.n_iter_, 8))
     start = time.perf_counter()
     for row in weights:

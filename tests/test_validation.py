@@ -59,7 +59,10 @@ from qbloodcell.quantum import (
     TrainableQuantumKernel,
     VQCClassifier,
     ZeroNoiseExtrapolation,
+    _diagnostics,
     _mitigation,
+    circuit_depth_report,
+    gradient_variance,
 )
 
 
@@ -312,6 +315,13 @@ FUNCTIONS = [
     ),
     (make_dense_classifier, _dense._MAKE_DENSE_CLASSIFIER_SPECS, {}, ()),
     (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
+    (
+        gradient_variance,
+        _diagnostics._GRADIENT_VARIANCE_SPECS,
+        {"n_qubits": 2, "n_layers": 1, "n_draws": 4},
+        (),
+    ),
+    (circuit_depth_report, _diagnostics._DEPTH_REPORT_SPECS, {"optimization_levels": 0}, ()),
     (
         run_benchmark,
         _runner._RUN_BENCHMARK_SPECS,

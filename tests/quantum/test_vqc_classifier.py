@@ -223,7 +223,7 @@ def test_study_pipeline_with_pca():
     ("params", "error", "match"),
     [
         ({"entanglement": "all"}, ValueError, "entanglement must be one of"),
-        ({"optimizer": "adam"}, ValueError, "optimizer must be one of"),
+        ({"optimizer": "Adam"}, ValueError, "optimizer must be one of"),
         ({"max_iter": 0}, ValueError, "max_iter must be an integer >= 1"),
         ({"max_iter": 5}, ValueError, "at least n_weights \\+ 2 = 10"),
         ({"feature_map_reps": 0}, ValueError, "feature_map_reps"),

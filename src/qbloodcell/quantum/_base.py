@@ -34,8 +34,14 @@ from qbloodcell._validation import (
 )
 from qbloodcell.quantum._circuits import ClassifierCircuits, hardware_cost
 from qbloodcell.quantum._estimators import EstimatorExpectations, aer_estimator
+from qbloodcell.quantum._gradients import LOSSES, loss_value_and_derivative
 from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
-from qbloodcell.quantum._optimizers import COBYLA_METHODS, OPTIMIZERS, minimize_weights
+from qbloodcell.quantum._optimizers import (
+    COBYLA_METHODS,
+    GRADIENT_OPTIMIZERS,
+    OPTIMIZERS,
+    minimize_weights,
+)
 from qbloodcell.quantum._scaling import INPUT_SCALINGS, InputScaling
 from qbloodcell.quantum._shared import clone_sharing, without_unpicklable
 
@@ -72,6 +78,8 @@ COMMON_PARAMETER_SPECS: dict[str, list[Spec]] = {
     "input_scaling": [NoneValue(), Options(INPUT_SCALINGS)],
     "bandwidth": [Real(0, closed="neither")],
     "optimizer": [Options(OPTIMIZERS)],
+    "loss": [Options(LOSSES)],
+    "learning_rate": [Real(0, closed="neither")],
     "max_iter": [Integer(1)],
     "tol": [NoneValue(), Real(0, closed="neither")],
     "shots": [NoneValue(), Integer(1)],
@@ -106,6 +114,8 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
     input_scaling: str | None
     bandwidth: float
     optimizer: str
+    loss: str
+    learning_rate: float
     max_iter: int
     tol: float | None
     shots: int | None
@@ -129,7 +139,8 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _exact_expectations(self, compiled: Any, X: NDArray[np.float64]) -> Any:
-        """An evaluator: ``f(weights)`` -> <Z0> per sample, and ``f.for_weight_rows(W)``."""
+        """An evaluator of :mod:`qbloodcell.quantum._expectations`: ``f(weights)``,
+        ``f.many(weight_rows)`` and ``f.value_and_jacobian(weights)``."""
         raise NotImplementedError
 
     def _set_circuit_attributes(self, circuits: ClassifierCircuits) -> None:
@@ -171,6 +182,13 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
                 "with estimator=; configure the noise on the estimator itself, e.g. "
                 "qiskit_aer.primitives.EstimatorV2(options={'backend_options': "
                 "{'noise_model': noise_model}})."
+            )
+        if self.optimizer in GRADIENT_OPTIMIZERS and self._uses_estimator():
+            raise ValueError(
+                f"optimizer={self.optimizer!r} needs the exact gradient of the loss, which is "
+                "computed on the exact simulator only; with shots, noise_model or estimator "
+                "use optimizer='spsa' (two loss evaluations per step, made for noisy "
+                "estimates) or a gradient-free one such as 'nlopt-COBYLA'."
             )
 
     def _initial_points(self, rng: np.random.RandomState, n_models: int, n_weights: int) -> Any:
@@ -331,9 +349,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         label = f" sub-model {model + 1}/{n_models}" if n_models > 1 else ""
         name = type(self).__name__
 
-        def loss(weights: NDArray[np.float64]) -> float:
-            residual = expectations(weights) - target
-            value = float(residual @ residual) / residual.size
+        def record(weights: NDArray[np.float64], value: float) -> None:
             if not np.isfinite(value):
                 raise FloatingPointError(
                     f"The training loss became {value} at evaluation {len(curve) + 1}; check "
@@ -344,10 +360,29 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
                 print(f"[{name}]{label} evaluation {len(curve)}: loss {value:.6f}")
             if self.callback is not None:
                 self.callback(np.array(weights, dtype=float), value)
+
+        def loss(weights: NDArray[np.float64]) -> float:
+            value, _ = loss_value_and_derivative(self.loss, expectations(weights), target)
+            record(weights, value)
             return value
 
+        def loss_and_gradient(
+            weights: NDArray[np.float64],
+        ) -> tuple[float, NDArray[np.float64]]:
+            values, jacobian = expectations.value_and_jacobian(weights)
+            value, derivative = loss_value_and_derivative(self.loss, values, target)
+            record(weights, value)
+            return value, derivative @ jacobian
+
         weights = minimize_weights(
-            loss, initial_point, method=self.optimizer, max_iter=self.max_iter, tol=self.tol
+            loss,
+            initial_point,
+            method=self.optimizer,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            loss_and_gradient=loss_and_gradient,
+            learning_rate=self.learning_rate,
+            random_state=np.random.default_rng(self._simulator_seed + 2 + model),
         )
         return weights, curve
 
@@ -369,7 +404,7 @@ class QuantumClassifierBase(ClassifierMixin, BaseEstimator):
         X = self.input_scaling_.transform(validate_data(self, X, reset=False, dtype=np.float64))
         weights = np.atleast_2d(self.weights_)
         expectations = self._expectations(X, self._simulator_seed + 1)
-        scores = expectations.for_weight_rows(weights)
+        scores = expectations.many(weights)
         return np.asarray(scores[0] if self.classes_.size == 2 else scores.T, dtype=float)
 
     def predict(self, X: Any) -> NDArray[Any]:

@@ -16,7 +16,8 @@ from qbloodcell.quantum._circuits import (
     ClassifierCircuits,
     make_circuits,
 )
-from qbloodcell.quantum._statevector import CompiledCircuit, ZExpectation
+from qbloodcell.quantum._expectations import PreparedStatesExpectations
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 #: The study's VQC exactly: its circuit (ZZ map with 2 repetitions, RealAmplitudes with 1),
 #: its angles taken as given (the study scaled them to [0, 2] with its own MinMaxScaler),
@@ -33,21 +34,6 @@ STUDY_VQC_SETTINGS: dict[str, Any] = {
 }
 
 
-class _PreparedStatesExpectations:
-    """<Z0> for every sample, exactly: feature-map states prepared once, ansatz per call."""
-
-    def __init__(self, feature_map: CompiledCircuit, ansatz: CompiledCircuit, X: Any) -> None:
-        self._expectation = ZExpectation(ansatz, feature_map.evolve(X))
-        self.n_calls = 0
-
-    def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        self.n_calls += 1
-        return self._expectation(weights)
-
-    def for_weight_rows(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.stack([self._expectation(row) for row in weights])
-
-
 class VQCClassifier(QuantumClassifierBase):
     """Variational quantum circuit classifier: ZZ feature map, RealAmplitudes ansatz, COBYLA.
 
@@ -56,7 +42,9 @@ class VQCClassifier(QuantumClassifierBase):
     followed by a trainable RealAmplitudes ansatz; the model output is the expectation value
     of Pauli Z on qubit 0, :math:`f(x) = \\langle Z_0 \\rangle \\in [-1, 1]`. The weights
     minimise the mean squared error between :math:`f(x)` and the targets :math:`\\pm 1`
-    with a gradient-free optimizer (COBYLA by default).
+    with a gradient-free optimizer (COBYLA by default), or, with ``optimizer="adam"`` or
+    ``"l-bfgs-b"``, with exact parameter-shift gradients; ``loss="cross_entropy"`` trains
+    the probability :math:`(1 + f(x))/2` of the target class instead.
 
     The defaults differ from the study's settings (2 feature-map repetitions,
     RealAmplitudes with 1 repetition, angles in [0, 2], 200 evaluations), with which the
@@ -112,20 +100,40 @@ default="efficient_su2"
         (all its parameters are trained). ``None`` means ``"real_amplitudes"``. With the
         fitted input scaling at a small bandwidth, the RZ layers matter: a real ansatz
         sees only the cosines of the small encoding phases, which hardly vary.
-    optimizer : {"nlopt-COBYLA", "COBYLA", "COBYQA", "Nelder-Mead", "Powell"}, \
-default="nlopt-COBYLA"
+    optimizer : {"nlopt-COBYLA", "COBYLA", "COBYQA", "Nelder-Mead", "Powell", "adam", \
+"l-bfgs-b", "spsa"}, default="nlopt-COBYLA"
         ``"nlopt-COBYLA"`` is Powell's COBYLA in NLopt's compiled implementation (initial
         trust-region radius 1, final radius ``tol`` or 1e-4, SciPy's defaults); the other
         names are the gradient-free methods of :func:`scipy.optimize.minimize`
         (``"COBYLA"`` is SciPy's, the optimizer the study's Qiskit code used). Since SciPy
         1.16 SciPy's COBYLA is written in Python and its own bookkeeping costs more per step
         than the exact simulation of a few hundred samples; NLopt's is negligible. The two
-        take different steps, so their weights differ.
+        take different steps, so their weights differ. ``"adam"`` (Adam, step size
+        ``learning_rate``) and ``"l-bfgs-b"`` (SciPy's L-BFGS-B) use the exact gradient of
+        the loss from the parameter-shift rule on the exact simulator (two shifted circuits
+        per gate angle, simulated as one batch); they cannot be combined with ``shots``,
+        ``noise_model`` or ``estimator`` (a ValueError says so). ``"spsa"`` (Spall's
+        simultaneous perturbation: two loss evaluations per step at random :math:`\\pm`
+        perturbations, first gain ``learning_rate``) needs no gradient and is meant for
+        shot-based and hardware runs. See :ref:`trainability`.
+    loss : {"mse", "cross_entropy"}, default="mse"
+        Training loss of each binary (sub-)model with targets :math:`t = \\pm 1`:
+        ``"mse"``, the mean of :math:`(\\langle Z_0 \\rangle - t)^2` (the study's), or
+        ``"cross_entropy"``, the mean binary cross-entropy of
+        :math:`p = (1 + \\langle Z_0 \\rangle)/2`, the probability of measuring qubit 0 in
+        :math:`|0\\rangle`, for the target :math:`+1` (``p`` clipped to
+        :math:`[10^{-7}, 1 - 10^{-7}]`). ``p`` is the second column of ``predict_proba``.
+    learning_rate : float, default=0.1
+        Step size of ``"adam"`` and first gain of ``"spsa"``; the other optimizers ignore it.
     max_iter : int, default=800
         Maximum number of objective evaluations (circuit batches) per binary sub-model
-        (the study used 200).
+        (the study used 200). For ``"adam"`` and ``"l-bfgs-b"`` an evaluation is the loss
+        and its gradient (the circuit and two shifted copies per weight-dependent gate
+        angle, four for controlled rotations, in one batch); ``"spsa"`` makes two
+        evaluations per step.
     tol : float, default=None
-        ``tol`` of :func:`scipy.optimize.minimize`.
+        ``tol`` of :func:`scipy.optimize.minimize` (final trust-region radius of
+        ``"nlopt-COBYLA"``); ``"adam"`` stops once every gradient component is below it.
     shots : int, default=None
         Estimate each expectation value from ``shots`` measurements instead of exactly. With
         the built-in simulator (``estimator=None``) this uses qiskit-aer's EstimatorV2, which
@@ -198,7 +206,7 @@ default="nlopt-COBYLA"
         Objective evaluations (optimizer steps) used, per sub-model with more than two
         classes.
     loss_curve_ : list of float, or list of lists
-        Mean squared error at every evaluation (one list per sub-model with more than two
+        The training loss (``loss``) at every evaluation (one list per sub-model with more than two
         classes).
     circuit_depth_ : int
         Depth of ``circuit_`` transpiled to the IBM basis ``["rz", "sx", "x", "cx"]`` with
@@ -286,6 +294,8 @@ default="nlopt-COBYLA"
         feature_map: Any = None,
         ansatz: Any = "efficient_su2",
         optimizer: str = "nlopt-COBYLA",
+        loss: str = "mse",
+        learning_rate: float = 0.1,
         max_iter: int = 800,
         tol: float | None = None,
         shots: int | None = None,
@@ -306,6 +316,8 @@ default="nlopt-COBYLA"
         self.feature_map = feature_map
         self.ansatz = ansatz
         self.optimizer = optimizer
+        self.loss = loss
+        self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
         self.shots = shots
@@ -340,5 +352,5 @@ default="nlopt-COBYLA"
 
     def _exact_expectations(
         self, compiled: tuple[CompiledCircuit, CompiledCircuit], X: NDArray[np.float64]
-    ) -> _PreparedStatesExpectations:
-        return _PreparedStatesExpectations(*compiled, X)
+    ) -> PreparedStatesExpectations:
+        return PreparedStatesExpectations(*compiled, X, self.ansatz_, self.weight_parameters_)

@@ -107,7 +107,7 @@ class EstimatorExpectations:
     """<Z0> for every sample from a Qiskit EstimatorV2: one PUB, one ``run`` per evaluation.
 
     Calling it with a weight vector returns one expectation value per sample;
-    :meth:`for_weight_rows` evaluates several weight vectors (one per sub-model) in one PUB.
+    :meth:`many` evaluates several weight vectors (one per sub-model) in one PUB.
 
     The circuit is transpiled here, once: by ``pass_manager``, or else by a preset pass
     manager for the backend of ``estimator`` (:func:`isa_pass_manager`), and the observable
@@ -227,7 +227,7 @@ class EstimatorExpectations:
             values.append(array)
         return self._run(values)
 
-    def for_weight_rows(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
+    def many(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
         # every sub-model in one PUB: parameter array of shape (n_models, n_samples, n_params)
         values = []
         for template, positions, indices in zip(

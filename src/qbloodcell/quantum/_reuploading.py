@@ -11,7 +11,8 @@ from numpy.typing import NDArray
 from qbloodcell._validation import Integer, Options, Spec
 from qbloodcell.quantum._base import COMMON_PARAMETER_SPECS, QuantumClassifierBase
 from qbloodcell.quantum._circuits import MAX_DEFAULT_QUBITS, ClassifierCircuits
-from qbloodcell.quantum._statevector import CompiledCircuit, z_expectation
+from qbloodcell.quantum._expectations import CircuitExpectations
+from qbloodcell.quantum._statevector import CompiledCircuit
 
 #: Entangling layers between the re-uploading layers: a CZ chain, a CZ ring, or none.
 REUPLOADING_ENTANGLEMENT = ("linear", "circular", "none")
@@ -54,23 +55,6 @@ def build_reuploading_circuit(
     )
 
 
-class _ReuploadingExpectations:
-    """<Z0> for every sample, exactly: the whole circuit simulated for the batch per call."""
-
-    def __init__(self, compiled: CompiledCircuit, X: NDArray[np.float64]) -> None:
-        self.compiled = compiled
-        self.X = X
-        self.n_calls = 0
-
-    def __call__(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        self.n_calls += 1
-        values = np.column_stack([self.X, np.broadcast_to(weights, (len(self.X), weights.size))])
-        return z_expectation(self.compiled.evolve(values))
-
-    def for_weight_rows(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.stack([self(row) for row in weights])
-
-
 class DataReuploadingClassifier(QuantumClassifierBase):
     """Data re-uploading quantum classifier: encoding and training interleaved in layers.
 
@@ -81,8 +65,9 @@ class DataReuploadingClassifier(QuantumClassifierBase):
     layers, qubit ``q`` gets ``RY(w x_q + b)`` and ``RZ(w' x_q + b')`` with trainable
     input weights ``w, w'`` and offsets ``b, b'``, followed by a chain (or ring) of CZ gates
     between layers. The output is :math:`\\langle Z_0 \\rangle`, trained on the mean squared
-    error to targets :math:`\\pm 1` as :class:`VQCClassifier`, with the same input scaling,
-    optimizers, one-vs-rest multi-class, exact simulation and Estimator route.
+    error (or ``loss="cross_entropy"``) to targets :math:`\\pm 1` as :class:`VQCClassifier`,
+    with the same input scaling, optimizers (gradient-free, parameter-shift gradients or
+    SPSA), one-vs-rest multi-class, exact simulation and Estimator route.
 
     Parameters
     ----------
@@ -96,8 +81,13 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         Width of the angle range (see :class:`VQCClassifier`); the trainable input weights
         rescale it further per layer.
     optimizer : str, default="nlopt-COBYLA"
-        ``"nlopt-COBYLA"``, ``"COBYLA"``, ``"COBYQA"``, ``"Nelder-Mead"`` or ``"Powell"``,
-        as in :class:`VQCClassifier`.
+        ``"nlopt-COBYLA"``, ``"COBYLA"``, ``"COBYQA"``, ``"Nelder-Mead"``, ``"Powell"``,
+        ``"adam"``, ``"l-bfgs-b"`` or ``"spsa"``, as in :class:`VQCClassifier` (the
+        gradient of a re-uploading angle ``w x + b`` follows by the chain rule).
+    loss : {"mse", "cross_entropy"}, default="mse"
+        As in :class:`VQCClassifier`.
+    learning_rate : float, default=0.1
+        As in :class:`VQCClassifier`.
     max_iter : int, default=300
         Maximum number of objective evaluations per binary sub-model.
     tol : float, default=None
@@ -165,6 +155,8 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         input_scaling: str | None = "minmax",
         bandwidth: float = 1.0,
         optimizer: str = "nlopt-COBYLA",
+        loss: str = "mse",
+        learning_rate: float = 0.1,
         max_iter: int = 300,
         tol: float | None = None,
         shots: int | None = None,
@@ -182,6 +174,8 @@ class DataReuploadingClassifier(QuantumClassifierBase):
         self.input_scaling = input_scaling
         self.bandwidth = bandwidth
         self.optimizer = optimizer
+        self.loss = loss
+        self.learning_rate = learning_rate
         self.max_iter = max_iter
         self.tol = tol
         self.shots = shots
@@ -208,5 +202,6 @@ class DataReuploadingClassifier(QuantumClassifierBase):
 
     def _exact_expectations(
         self, compiled: CompiledCircuit, X: NDArray[np.float64]
-    ) -> _ReuploadingExpectations:
-        return _ReuploadingExpectations(compiled, X)
+    ) -> CircuitExpectations:
+        circuits = (self.circuit_, self.feature_parameters_, self.weight_parameters_)
+        return CircuitExpectations(compiled, X, circuits)

@@ -81,7 +81,7 @@ _MAX_CHUNK_AMPLITUDES = 2**22
 # --------------------------------------------------------------------------------------------
 # parameter expressions -> vectorised functions of a (n_rows, n_parameters) array
 # --------------------------------------------------------------------------------------------
-class _Evaluator:
+class _AngleFunction:
     """A gate angle as a function of the parameter array ``values`` of shape (n_rows, n_params).
 
     ``kind`` is "constant" (``constant``), "polynomial" (``terms``: pairs of a coefficient and
@@ -192,7 +192,7 @@ def compile_angle(
     parameters: Sequence[Parameter],
     *,
     column_of: dict[Parameter, int] | None = None,
-) -> _Evaluator:
+) -> _AngleFunction:
     """Turn a gate angle (a number, a Parameter or a ParameterExpression) into an evaluator.
 
     ``column_of`` (each parameter's position in ``parameters``) may be passed when compiling
@@ -201,7 +201,7 @@ def compile_angle(
     # (each access to ``.parameters`` builds a new set)
     free = angle.parameters if isinstance(angle, ParameterExpression) else ()
     if not free:
-        return _Evaluator("constant", constant=_real_number(angle, angle))
+        return _AngleFunction("constant", constant=_real_number(angle, angle))
     if column_of is None:
         column_of = {parameter: column for column, parameter in enumerate(parameters)}
     unknown = [p for p in free if p not in column_of]
@@ -211,7 +211,7 @@ def compile_angle(
             f"not among the circuit parameters being bound ({[str(p) for p in parameters]})."
         )
     if isinstance(angle, Parameter):
-        return _Evaluator("polynomial", terms=((1.0, (column_of[angle],)),))
+        return _AngleFunction("polynomial", terms=((1.0, (column_of[angle],)),))
     present = sorted(free, key=column_of.__getitem__)
     key = (str(angle), tuple(str(p) for p in present))
     # one lookup (another thread may empty the cache between two)
@@ -224,12 +224,12 @@ def compile_angle(
             _EXPANSIONS.clear()
         _EXPANSIONS[key] = local_terms
     if local_terms is None:
-        return _Evaluator("bind", expression=angle, parameters=parameters)
+        return _AngleFunction("bind", expression=angle, parameters=parameters)
     columns = [column_of[p] for p in present]
     terms = tuple(
         (coefficient, tuple(columns[j] for j in local)) for coefficient, local in local_terms
     )
-    return _Evaluator("polynomial", terms=terms)
+    return _AngleFunction("polynomial", terms=terms)
 
 
 def _polynomial_matches(
@@ -240,7 +240,7 @@ def _polynomial_matches(
     # guards the symbolic expansion against expressions whose derivatives simplify oddly
     rng = np.random.default_rng(0)
     points = rng.uniform(-2.0, 2.0, size=(2, len(present)))
-    evaluator = _Evaluator("polynomial", terms=terms)
+    evaluator = _AngleFunction("polynomial", terms=terms)
     expected = np.array(
         [
             complex(angle.bind_all(dict(zip(present, row, strict=True)))).real
@@ -415,10 +415,10 @@ class _AngleTable:
 
     def __init__(self, n_parameters: int) -> None:
         self.n_parameters = n_parameters
-        self.evaluators: list[_Evaluator] = []
+        self.evaluators: list[_AngleFunction] = []
         self._column_of: dict[Any, int] = {}
 
-    def add(self, evaluator: _Evaluator) -> int:
+    def add(self, evaluator: _AngleFunction) -> int:
         """The column of ``evaluator``'s values in the table's output."""
         if evaluator.kind == "constant":
             key: Any = ("constant", evaluator.constant)
@@ -438,7 +438,7 @@ class _AngleTable:
         self.linear = np.zeros((self.n_parameters, n_angles))
         self.constant = np.zeros(n_angles)
         by_degree: dict[int, list[tuple[tuple[int, ...], int, float]]] = {}
-        self.bound: list[tuple[int, _Evaluator]] = []
+        self.bound: list[tuple[int, _AngleFunction]] = []
         for angle, evaluator in enumerate(self.evaluators):
             if evaluator.kind == "constant":
                 self.constant[angle] = evaluator.constant
@@ -508,7 +508,7 @@ class _Gate:
         *,
         matrix: ComplexArray | None = None,
         build: Callable[..., ComplexArray] | None = None,
-        angles: tuple[_Evaluator, ...] = (),
+        angles: tuple[_AngleFunction, ...] = (),
         angle_columns: Sequence[int] = (),
     ) -> None:
         self.name = name
@@ -1236,6 +1236,57 @@ class _UnitaryProduct:
                 product = dense.apply(np.asarray(product, dtype=complex), _Workspace())
         return np.eye(size, dtype=self.dtype) if product is None else product
 
+    def many(self, angles: FloatArray) -> Any:
+        """The unitaries for every row of ``angles``, shape (n_rows, 2**n, 2**n).
+
+        The same construction as :meth:`__call__` with a leading axis over the rows; a
+        dense multi-qubit step is applied row by row.
+        """
+        n_rows = angles.shape[0]
+        size = 2**self.n_qubits
+        full: Any = None
+        if self.n_layers:
+            matrices = np.repeat(self.template[None], n_rows, axis=0)
+            for fill, arguments, place in self.formulas:
+                count = place.stop - place.start
+                block = np.empty((n_rows * count, 2, 2), dtype=self.dtype)
+                fill(block, *(angles[:, columns].reshape(-1) for columns in arguments))
+                matrices[:, place] = block.reshape(n_rows, count, 2, 2)
+            if self.direct is not None:
+                stacked = matrices[:, self.direct]
+            else:
+                pairs: Any = matrices[:, self.slots[0]]
+                for slot in self.slots[1:]:
+                    pairs = matrices[:, slot] @ pairs
+                identity = np.broadcast_to(self.identity, (n_rows, *self.identity.shape))
+                stacked = np.concatenate([pairs, identity], axis=1)[:, self.positions]
+            flat: Any = stacked.reshape(n_rows, -1)
+            full = np.prod(flat[:, self.kron_index], axis=2)
+        product: Any = None
+        for kind, item in self.chain:
+            if kind == "layer":
+                product = full[:, item] if product is None else full[:, item] @ product
+                continue
+            if product is None:
+                product = np.broadcast_to(np.eye(size, dtype=self.dtype), (n_rows, size, size))
+            if kind == "run":
+                if item.permutation is not None:
+                    product = product[:, item.permutation]
+                factor = item.factor(angles)
+                if factor is not None:
+                    product = product * factor.T[:, :, None]
+            else:
+                rows = [
+                    _PreparedDense(item, angles[r : r + 1], self.n_qubits).apply(
+                        np.asarray(product[r], dtype=complex), _Workspace()
+                    )
+                    for r in range(n_rows)
+                ]
+                product = np.stack(rows)
+        if product is None:
+            return np.broadcast_to(np.eye(size, dtype=self.dtype), (n_rows, size, size)).copy()
+        return product
+
 
 # What the error messages tell the user of each kind of circuit (see CompiledCircuit's role):
 # who binds the parameters, why the circuit must be unitary, and the route that can take
@@ -1664,3 +1715,21 @@ class ZExpectation:
         else:
             observable = ((unitary.conj().T * self._observable) @ unitary).view(np.float64)
         return self.features @ observable.take(self._entries)
+
+    def many(self, weight_rows: Any) -> FloatArray:
+        """<Z> for several weight rows at once, shape (n_weight_rows, n_states).
+
+        With the precomputed quadratic features, all observables are formed first and the
+        expectation values are one matrix product; otherwise rows are evaluated in turn.
+        """
+        rows = self.ansatz._check_values(weight_rows)
+        if self.features is None:
+            return np.stack([self(row[None, :]) for row in rows])
+        unitaries = self._product.many(self.ansatz._table(rows))
+        if self._product.real:
+            observables = (unitaries.transpose(0, 2, 1) * self._observable) @ unitaries
+        else:
+            adjoints = unitaries.conj().transpose(0, 2, 1)
+            observables = ((adjoints * self._observable) @ unitaries).view(np.float64)
+        gathered = observables.reshape(rows.shape[0], -1)[:, self._entries]
+        return np.ascontiguousarray(_matmul(self.features, gathered.T).T, dtype=float)
