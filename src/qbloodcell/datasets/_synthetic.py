@@ -29,285 +29,24 @@ from qbloodcell._validation import (
     Spec,
     check_arguments,
 )
-
-#: Cell types of the healthy side (target 0) with their share of healthy images: roughly
-#: the differential count of normal peripheral blood, with the lymphocytes (the natural
-#: look-alikes of blasts) kept frequent.
-HEALTHY_CELL_TYPES = {
-    "neutrophil_segmented": 0.42,
-    "neutrophil_band": 0.10,
-    "lymphocyte": 0.30,
-    "monocyte": 0.12,
-    "eosinophil": 0.06,
-}
-
-#: Cell types of the AML side (target 1): the blast and blast-equivalent classes of
-#: Matek et al. (2019).
-AML_CELL_TYPES = {
-    "myeloblast": 0.60,
-    "monoblast": 0.20,
-    "promyelocyte": 0.20,
-}
-
-#: The look-alike that ``class_overlap`` moves each type towards.
-_LOOK_ALIKE = {
-    "myeloblast": "lymphocyte",
-    "monoblast": "monocyte",
-    "promyelocyte": "neutrophil_band",
-    "lymphocyte": "myeloblast",
-    "monocyte": "monoblast",
-    "neutrophil_band": "promyelocyte",
-    "neutrophil_segmented": "promyelocyte",
-    "eosinophil": "promyelocyte",
-}
-
-_CELL_TYPES = tuple(HEALTHY_CELL_TYPES) + tuple(AML_CELL_TYPES)
-
-# Continuous morphology parameters, as (mean, standard deviation) per cell type. Lengths are
-# in units of half the image side; ``nucleus_*`` lengths are fractions of the cell radius.
-#   radius            cell radius
-#   nucleus_size      nucleus half-thickness (lobe radius for lobed nuclei)
-#   nucleus_length    half length of the nucleus' centre line (0: round nucleus)
-#   nucleus_curvature curvature of the centre line times the cell radius (C / kidney shape)
-#   nucleus_offset    distance of the nucleus from the cell centre
-#   lobe_strength     0: smooth nucleus, 1: lobes joined by thin filaments
-#   chromatin_*       density (stain uptake), texture contrast and texture scale (pixels at 64)
-#   nucleolus_contrast how much paler the nucleoli are than the nucleus
-#   cytoplasm_*       stain density and optical density per RGB channel
-#   granule_*         density, texture scale (pixels at 64), and optical density per channel
-_CONTINUOUS = (
-    "radius",
-    "nucleus_size",
-    "nucleus_length",
-    "nucleus_curvature",
-    "nucleus_offset",
-    "lobe_strength",
-    "chromatin_density",
-    "chromatin_contrast",
-    "chromatin_scale",
-    "nucleolus_contrast",
-    "cytoplasm_density",
-    "cytoplasm_od_r",
-    "cytoplasm_od_g",
-    "cytoplasm_od_b",
-    "granule_density",
-    "granule_scale",
-    "granule_threshold",
-    "granule_od_r",
-    "granule_od_g",
-    "granule_od_b",
-    "vacuole_rate",
+from qbloodcell.datasets._cell_types import (
+    AML_CELL_TYPES,
+    BACKGROUND_RGB,
+    CELL_TYPES,
+    CONTINUOUS,
+    HEALTHY_CELL_TYPES,
+    LOBE_PROBABILITIES,
+    LOOK_ALIKE_INDEX,
+    MEAN,
+    NUCLEOLUS_OD,
+    NUCLEOLUS_PROBABILITIES,
+    NUCLEUS_OD,
+    RED_CELL_OD,
+    SD,
+    P,
 )
-_P = {name: i for i, name in enumerate(_CONTINUOUS)}
 
-_TABLE: dict[str, dict[str, tuple[float, float]]] = {
-    "myeloblast": {
-        "radius": (0.50, 0.05),
-        "nucleus_size": (0.76, 0.05),
-        "nucleus_length": (0.10, 0.06),
-        "nucleus_curvature": (0.2, 0.2),
-        "nucleus_offset": (0.08, 0.05),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.80, 0.08),
-        "chromatin_contrast": (0.12, 0.04),
-        "chromatin_scale": (0.7, 0.15),
-        "nucleolus_contrast": (0.55, 0.10),
-        "cytoplasm_density": (0.95, 0.15),
-        "cytoplasm_od_r": (0.50, 0.05),
-        "cytoplasm_od_g": (0.34, 0.04),
-        "cytoplasm_od_b": (0.08, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.1, 0.1),
-    },
-    "monoblast": {
-        "radius": (0.58, 0.05),
-        "nucleus_size": (0.68, 0.05),
-        "nucleus_length": (0.18, 0.08),
-        "nucleus_curvature": (0.5, 0.3),
-        "nucleus_offset": (0.12, 0.06),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.75, 0.08),
-        "chromatin_contrast": (0.14, 0.04),
-        "chromatin_scale": (0.8, 0.15),
-        "nucleolus_contrast": (0.40, 0.10),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.45, 0.05),
-        "cytoplasm_od_g": (0.36, 0.04),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.5, 0.3),
-    },
-    "promyelocyte": {
-        "radius": (0.58, 0.05),
-        "nucleus_size": (0.58, 0.05),
-        "nucleus_length": (0.15, 0.07),
-        "nucleus_curvature": (0.3, 0.2),
-        "nucleus_offset": (0.28, 0.06),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.85, 0.08),
-        "chromatin_contrast": (0.16, 0.04),
-        "chromatin_scale": (0.9, 0.2),
-        "nucleolus_contrast": (0.30, 0.10),
-        "cytoplasm_density": (0.85, 0.15),
-        "cytoplasm_od_r": (0.42, 0.05),
-        "cytoplasm_od_g": (0.34, 0.04),
-        "cytoplasm_od_b": (0.10, 0.03),
-        "granule_density": (0.7, 0.2),
-        "granule_scale": (0.8, 0.15),
-        "granule_threshold": (0.7, 0.1),
-        "granule_od_r": (0.45, 0.05),
-        "granule_od_g": (0.95, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "lymphocyte": {
-        "radius": (0.36, 0.04),
-        "nucleus_size": (0.84, 0.04),
-        "nucleus_length": (0.05, 0.04),
-        "nucleus_curvature": (0.2, 0.2),
-        "nucleus_offset": (0.08, 0.04),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (1.30, 0.10),
-        "chromatin_contrast": (0.30, 0.06),
-        "chromatin_scale": (1.8, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.85, 0.15),
-        "cytoplasm_od_r": (0.45, 0.05),
-        "cytoplasm_od_g": (0.24, 0.04),
-        "cytoplasm_od_b": (0.06, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "monocyte": {
-        "radius": (0.60, 0.05),
-        "nucleus_size": (0.40, 0.04),
-        "nucleus_length": (0.45, 0.08),
-        "nucleus_curvature": (1.6, 0.3),
-        "nucleus_offset": (0.12, 0.06),
-        "lobe_strength": (0.1, 0.1),
-        "chromatin_density": (0.95, 0.08),
-        "chromatin_contrast": (0.22, 0.05),
-        "chromatin_scale": (1.3, 0.2),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.95, 0.15),
-        "cytoplasm_od_r": (0.32, 0.04),
-        "cytoplasm_od_g": (0.30, 0.04),
-        "cytoplasm_od_b": (0.20, 0.03),
-        "granule_density": (0.15, 0.1),
-        "granule_scale": (0.8, 0.15),
-        "granule_threshold": (0.8, 0.1),
-        "granule_od_r": (0.35, 0.05),
-        "granule_od_g": (0.5, 0.05),
-        "granule_od_b": (0.2, 0.05),
-        "vacuole_rate": (1.5, 0.8),
-    },
-    "neutrophil_segmented": {
-        "radius": (0.46, 0.04),
-        "nucleus_size": (0.30, 0.03),
-        "nucleus_length": (0.62, 0.08),
-        "nucleus_curvature": (1.6, 0.4),
-        "nucleus_offset": (0.08, 0.05),
-        "lobe_strength": (0.85, 0.08),
-        "chromatin_density": (1.30, 0.10),
-        "chromatin_contrast": (0.25, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.12, 0.03),
-        "cytoplasm_od_g": (0.24, 0.03),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.5, 0.15),
-        "granule_scale": (0.6, 0.1),
-        "granule_threshold": (0.5, 0.1),
-        "granule_od_r": (0.25, 0.04),
-        "granule_od_g": (0.40, 0.04),
-        "granule_od_b": (0.15, 0.04),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "neutrophil_band": {
-        "radius": (0.46, 0.04),
-        "nucleus_size": (0.22, 0.02),
-        "nucleus_length": (0.85, 0.08),
-        "nucleus_curvature": (2.2, 0.3),
-        "nucleus_offset": (0.10, 0.05),
-        "lobe_strength": (0.1, 0.08),
-        "chromatin_density": (1.25, 0.10),
-        "chromatin_contrast": (0.25, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.12, 0.03),
-        "cytoplasm_od_g": (0.24, 0.03),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.5, 0.15),
-        "granule_scale": (0.6, 0.1),
-        "granule_threshold": (0.5, 0.1),
-        "granule_od_r": (0.25, 0.04),
-        "granule_od_g": (0.40, 0.04),
-        "granule_od_b": (0.15, 0.04),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "eosinophil": {
-        "radius": (0.48, 0.04),
-        "nucleus_size": (0.32, 0.03),
-        "nucleus_length": (0.32, 0.06),
-        "nucleus_curvature": (1.8, 0.4),
-        "nucleus_offset": (0.12, 0.05),
-        "lobe_strength": (0.85, 0.08),
-        "chromatin_density": (1.20, 0.10),
-        "chromatin_contrast": (0.22, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.6, 0.15),
-        "cytoplasm_od_r": (0.10, 0.03),
-        "cytoplasm_od_g": (0.22, 0.03),
-        "cytoplasm_od_b": (0.20, 0.03),
-        "granule_density": (1.2, 0.2),
-        "granule_scale": (0.9, 0.15),
-        "granule_threshold": (-0.1, 0.1),
-        "granule_od_r": (0.05, 0.03),
-        "granule_od_g": (0.55, 0.05),
-        "granule_od_b": (0.85, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-}
-
-_MEAN = np.array([[_TABLE[t][p][0] for p in _CONTINUOUS] for t in _CELL_TYPES])
-_SD = np.array([[_TABLE[t][p][1] for p in _CONTINUOUS] for t in _CELL_TYPES])
-_LOOK_ALIKE_INDEX = np.array([_CELL_TYPES.index(_LOOK_ALIKE[t]) for t in _CELL_TYPES])
-
-# number of lobes (2..5) of lobed nuclei: segmented neutrophils have 2-5, eosinophils 2
-_LOBE_PROBABILITIES = {
-    "neutrophil_segmented": (0.12, 0.45, 0.33, 0.10),
-    "eosinophil": (1.0, 0.0, 0.0, 0.0),
-}
-# number of nucleoli (0..3)
-_NUCLEOLUS_PROBABILITIES = {
-    "myeloblast": (0.0, 0.35, 0.45, 0.20),
-    "monoblast": (0.0, 0.50, 0.40, 0.10),
-    "promyelocyte": (0.2, 0.50, 0.30, 0.0),
-}
-
-#: Optical density of the nuclear stain (purple) and of red cells (pink-red), per RGB channel.
-_NUCLEUS_OD = np.array([0.95, 1.35, 0.45])
-_RED_CELL_OD = np.array([0.13, 0.54, 0.50])
-_NUCLEOLUS_OD = np.array([0.30, 0.20, 0.05])
-_BACKGROUND_RGB = np.array([0.95, 0.89, 0.91])
+__all__ = ["AML_CELL_TYPES", "HEALTHY_CELL_TYPES", "make_blood_cells"]
 
 _MAX_RED_CELLS = 5
 _MAX_NUCLEOLI = 3
@@ -481,7 +220,7 @@ def make_blood_cells(
 
     if return_X_y:
         return images, target
-    cell_type = np.array(_CELL_TYPES)[type_index]
+    cell_type = np.array(CELL_TYPES)[type_index]
     return Bunch(
         images=images,
         target=target,
@@ -499,7 +238,7 @@ def _draw_discrete(
     uniform = np.asarray(rng.random_sample(type_index.shape[0]))
     for name, probabilities in table.items():
         cumulative = np.cumsum(np.asarray(probabilities, dtype=np.float64))
-        hit = type_index == _CELL_TYPES.index(name)
+        hit = type_index == CELL_TYPES.index(name)
         out[hit] = np.searchsorted(cumulative, uniform[hit] * cumulative[-1], side="right")
     return out
 
@@ -509,26 +248,26 @@ def _draw_parameters(
 ) -> dict[str, np.ndarray]:
     """Draw all per-image parameters up front, so rendering in chunks changes nothing."""
     n = type_index.shape[0]
-    own = _MEAN[type_index] + _SD[type_index] * rng.standard_normal((n, len(_CONTINUOUS)))
-    partner_index = _LOOK_ALIKE_INDEX[type_index]
-    partner = _MEAN[partner_index] + _SD[partner_index] * rng.standard_normal((n, len(_CONTINUOUS)))
+    own = MEAN[type_index] + SD[type_index] * rng.standard_normal((n, len(CONTINUOUS)))
+    partner_index = LOOK_ALIKE_INDEX[type_index]
+    partner = MEAN[partner_index] + SD[partner_index] * rng.standard_normal((n, len(CONTINUOUS)))
     mix = class_overlap * np.asarray(rng.random_sample(n))
     continuous = (1.0 - mix[:, None]) * own + mix[:, None] * partner
-    threshold = continuous[:, _P["granule_threshold"]].copy()
+    threshold = continuous[:, P["granule_threshold"]].copy()
     continuous = np.maximum(continuous, 0.0)
-    continuous[:, _P["granule_threshold"]] = threshold
-    continuous[:, _P["lobe_strength"]] = np.clip(continuous[:, _P["lobe_strength"]], 0.0, 0.95)
-    continuous[:, _P["radius"]] = np.clip(continuous[:, _P["radius"]], 0.22, 0.75)
+    continuous[:, P["granule_threshold"]] = threshold
+    continuous[:, P["lobe_strength"]] = np.clip(continuous[:, P["lobe_strength"]], 0.0, 0.95)
+    continuous[:, P["radius"]] = np.clip(continuous[:, P["radius"]], 0.22, 0.75)
 
     # discrete features come from the partner with probability ``mix``
     take_partner = np.asarray(rng.random_sample(n)) < mix
-    lobes_own = 2 + _draw_discrete(type_index, _LOBE_PROBABILITIES, rng)
-    lobes_partner = 2 + _draw_discrete(partner_index, _LOBE_PROBABILITIES, rng)
-    nucleoli_own = _draw_discrete(type_index, _NUCLEOLUS_PROBABILITIES, rng)
-    nucleoli_partner = _draw_discrete(partner_index, _NUCLEOLUS_PROBABILITIES, rng)
+    lobes_own = 2 + _draw_discrete(type_index, LOBE_PROBABILITIES, rng)
+    lobes_partner = 2 + _draw_discrete(partner_index, LOBE_PROBABILITIES, rng)
+    nucleoli_own = _draw_discrete(type_index, NUCLEOLUS_PROBABILITIES, rng)
+    nucleoli_partner = _draw_discrete(partner_index, NUCLEOLUS_PROBABILITIES, rng)
     n_lobes = np.where(take_partner, lobes_partner, lobes_own)
     n_nucleoli = np.where(take_partner, nucleoli_partner, nucleoli_own)
-    n_vacuoles = np.minimum(rng.poisson(continuous[:, _P["vacuole_rate"]]), _MAX_VACUOLES)
+    n_vacuoles = np.minimum(rng.poisson(continuous[:, P["vacuole_rate"]]), _MAX_VACUOLES)
     n_red_cells = rng.randint(1, _MAX_RED_CELLS + 1, size=n)
 
     return {
@@ -558,7 +297,7 @@ def _draw_parameters(
         # staining, optics, sensor
         "stain": rng.uniform(0.80, 1.20, n),
         "stain_hue": rng.normal(1.0, 0.07, (n, 3)),
-        "background": _BACKGROUND_RGB + rng.normal(0.0, 0.015, (n, 3)),
+        "background": BACKGROUND_RGB + rng.normal(0.0, 0.015, (n, 3)),
         "illumination": rng.normal(0.0, 0.05, (n, 2)),
         "vignette": rng.uniform(0.0, 0.08, n),
         "blur": rng.uniform(0.3, 1.3, n),
@@ -623,7 +362,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
     zoom = params["zoom"]
 
     # white cell outline: a slightly elliptic disc with a wavy border (harmonics 2-4)
-    radius = c[:, _P["radius"]] * zoom
+    radius = c[:, P["radius"]] * zoom
     cos_a, sin_a = np.cos(params["cell_angle"]), np.sin(params["cell_angle"])
     dx = x - _column(params["centre"][:, 0] * zoom)
     dy = y - _column(params["centre"][:, 1] * zoom)
@@ -649,7 +388,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
 
     nucleus, anchor = _render_nucleus(params, u, v, radius, pixel)
     nucleus = np.minimum(nucleus, cell)
-    nucleus_size = radius * c[:, _P["nucleus_size"]]
+    nucleus_size = radius * c[:, P["nucleus_size"]]
     nucleoli = _render_spots(
         params["n_nucleoli"],
         anchor[:, None, :] + params["nucleolus_position"] * nucleus_size[:, None, None],
@@ -673,11 +412,11 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
         pixel,
     )
 
-    chromatin = _band_limited_noise(generator, n, size, c[:, _P["chromatin_scale"]] * pixel_scale)
-    granule_field = _band_limited_noise(generator, n, size, c[:, _P["granule_scale"]] * pixel_scale)
+    chromatin = _band_limited_noise(generator, n, size, c[:, P["chromatin_scale"]] * pixel_scale)
+    granule_field = _band_limited_noise(generator, n, size, c[:, P["granule_scale"]] * pixel_scale)
     # granules: the upper tail of a band-limited field, i.e. separate dots
     granules = np.clip(
-        (granule_field - _column(c[:, _P["granule_threshold"]])) * _FLOAT(2.5),
+        (granule_field - _column(c[:, P["granule_threshold"]])) * _FLOAT(2.5),
         _FLOAT(0.0),
         _FLOAT(1.0),
     )
@@ -685,23 +424,23 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
 
     cytoplasm = cell * (1 - nucleus) * (1 - _FLOAT(0.85) * vacuoles)
     nucleus_density = (
-        _column(c[:, _P["chromatin_density"]])
-        * np.maximum(1 + _column(c[:, _P["chromatin_contrast"]]) * chromatin, _FLOAT(0.2))
-        * (1 - _column(c[:, _P["nucleolus_contrast"]]) * nucleoli)
+        _column(c[:, P["chromatin_density"]])
+        * np.maximum(1 + _column(c[:, P["chromatin_contrast"]]) * chromatin, _FLOAT(0.2))
+        * (1 - _column(c[:, P["nucleolus_contrast"]]) * nucleoli)
     )
-    nucleolus_density = nucleus * _column(c[:, _P["nucleolus_contrast"]]) * nucleoli
+    nucleolus_density = nucleus * _column(c[:, P["nucleolus_contrast"]]) * nucleoli
     red_cells = _render_red_cells(params, x, y, pixel) * (1 - cell)
 
-    cytoplasm_od = c[:, [_P["cytoplasm_od_r"], _P["cytoplasm_od_g"], _P["cytoplasm_od_b"]]]
-    granule_od = c[:, [_P["granule_od_r"], _P["granule_od_g"], _P["granule_od_b"]]]
+    cytoplasm_od = c[:, [P["cytoplasm_od_r"], P["cytoplasm_od_g"], P["cytoplasm_od_b"]]]
+    granule_od = c[:, [P["granule_od_r"], P["granule_od_g"], P["granule_od_b"]]]
     stain = (params["stain_hue"] * params["stain"][:, None]).astype(_FLOAT)
     # optical density per channel: sum of the stain components (Beer-Lambert)
     components = (
-        (nucleus * nucleus_density, _NUCLEUS_OD[None, :]),
-        (nucleolus_density, _NUCLEOLUS_OD[None, :]),
-        (cytoplasm * _column(c[:, _P["cytoplasm_density"]]), cytoplasm_od),
-        (granules * _column(c[:, _P["granule_density"]]), granule_od),
-        (red_cells, _RED_CELL_OD[None, :]),
+        (nucleus * nucleus_density, NUCLEUS_OD[None, :]),
+        (nucleolus_density, NUCLEOLUS_OD[None, :]),
+        (cytoplasm * _column(c[:, P["cytoplasm_density"]]), cytoplasm_od),
+        (granules * _column(c[:, P["granule_density"]]), granule_od),
+        (red_cells, RED_CELL_OD[None, :]),
     )
     # channels first until the end: the blur then works on contiguous planes
     optical_density = np.zeros((n, 3, size, size), dtype=_FLOAT)
@@ -745,10 +484,10 @@ def _render_nucleus(
     nucleus centre (cell coordinates) per image.
     """
     c = params["continuous"]
-    half_thickness = c[:, _P["nucleus_size"]] * radius
-    half_length = c[:, _P["nucleus_length"]] * radius
-    curvature = np.maximum(c[:, _P["nucleus_curvature"]], 0.05) / radius
-    offset = c[:, _P["nucleus_offset"]] * radius
+    half_thickness = c[:, P["nucleus_size"]] * radius
+    half_length = c[:, P["nucleus_length"]] * radius
+    curvature = np.maximum(c[:, P["nucleus_curvature"]], 0.05) / radius
+    offset = c[:, P["nucleus_offset"]] * radius
     # keep the nucleus inside the cell
     offset = np.minimum(offset, np.maximum(radius - half_thickness - 0.5 * half_length, 0.0))
     anchor = np.stack(
@@ -773,7 +512,7 @@ def _render_nucleus(
     )
 
     # thickness along the arc: lobes at evenly spaced positions, filaments between them
-    strength = c[:, _P["lobe_strength"]]
+    strength = c[:, P["lobe_strength"]]
     thickness = np.broadcast_to(_column(half_thickness), distance.shape).copy()
     lobed = np.flatnonzero(strength > 0.01)
     if lobed.size:

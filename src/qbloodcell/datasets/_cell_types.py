@@ -1,0 +1,137 @@
+"""The cell types of the synthetic generator: what each looks like, as one parameter table.
+
+:mod:`qbloodcell.datasets._synthetic` renders; this module only says what to render. The
+table was calibrated against real May-Grunwald-Giemsa smears of the Munich
+AML-Cytomorphology_LMU data (myeloblasts and segmented neutrophils) with
+:func:`qbloodcell.calibration.compare_feature_distributions`; the calibration page of the
+user guide has the comparison and how to rerun it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Cell types of the healthy side (target 0) with their share of healthy images: roughly
+#: the differential count of normal peripheral blood, with the lymphocytes (the natural
+#: look-alikes of blasts) kept frequent.
+HEALTHY_CELL_TYPES = {
+    "neutrophil_segmented": 0.42,
+    "neutrophil_band": 0.10,
+    "lymphocyte": 0.30,
+    "monocyte": 0.12,
+    "eosinophil": 0.06,
+}
+
+#: Cell types of the AML side (target 1): the blast and blast-equivalent classes of
+#: Matek et al. (2019).
+AML_CELL_TYPES = {
+    "myeloblast": 0.60,
+    "monoblast": 0.20,
+    "promyelocyte": 0.20,
+}
+
+#: Every cell type, healthy first; a cell's type is its index here.
+CELL_TYPES = tuple(HEALTHY_CELL_TYPES) + tuple(AML_CELL_TYPES)
+
+#: The column codes of the table: the AML-Cytomorphology_LMU class codes.
+_CODES = {
+    "MYO": "myeloblast",
+    "MOB": "monoblast",
+    "PMO": "promyelocyte",
+    "LYT": "lymphocyte",
+    "MON": "monocyte",
+    "NGS": "neutrophil_segmented",
+    "NGB": "neutrophil_band",
+    "EOS": "eosinophil",
+}
+
+#: The look-alike that ``class_overlap`` moves each type towards.
+LOOK_ALIKE = {
+    "myeloblast": "lymphocyte",
+    "monoblast": "monocyte",
+    "promyelocyte": "neutrophil_band",
+    "lymphocyte": "myeloblast",
+    "monocyte": "monoblast",
+    "neutrophil_band": "promyelocyte",
+    "neutrophil_segmented": "promyelocyte",
+    "eosinophil": "promyelocyte",
+}
+
+# Continuous morphology parameters, "mean/sd" per cell type (a normal draw). Lengths are in
+# units of half the image side; ``nucleus_*`` lengths are fractions of the cell radius.
+#   radius             cell radius
+#   nucleus_size       nucleus half-thickness (lobe radius for lobed nuclei)
+#   nucleus_length     half length of the nucleus' centre line (0: round nucleus)
+#   nucleus_curvature  curvature of the centre line times the cell radius (C / kidney shape)
+#   nucleus_offset     distance of the nucleus from the cell centre
+#   lobe_strength      0: smooth nucleus, 1: lobes joined by thin filaments
+#   chromatin_*        density (stain uptake), texture contrast and texture scale (pixels at 64)
+#   nucleolus_contrast how much paler the nucleoli are than the nucleus
+#   cytoplasm_*        stain density and optical density per RGB channel
+#   granule_*          density, texture scale (pixels at 64), threshold of the texture field
+#                      above which it is a granule, and optical density per RGB channel
+#   vacuole_rate       mean number of vacuoles (Poisson)
+_TABLE = """
+parameter           MYO        MOB        PMO        LYT        MON        NGS        NGB        EOS
+radius              0.50/0.05  0.58/0.05  0.58/0.05  0.36/0.04  0.60/0.05  0.46/0.04  0.46/0.04  0.48/0.04
+nucleus_size        0.76/0.05  0.68/0.05  0.58/0.05  0.84/0.04  0.40/0.04  0.30/0.03  0.22/0.02  0.32/0.03
+nucleus_length      0.10/0.06  0.18/0.08  0.15/0.07  0.05/0.04  0.45/0.08  0.62/0.08  0.85/0.08  0.32/0.06
+nucleus_curvature   0.20/0.20  0.50/0.30  0.30/0.20  0.20/0.20  1.60/0.30  1.60/0.40  2.20/0.30  1.80/0.40
+nucleus_offset      0.08/0.05  0.12/0.06  0.28/0.06  0.08/0.04  0.12/0.06  0.08/0.05  0.10/0.05  0.12/0.05
+lobe_strength       0.00/0.00  0.00/0.00  0.00/0.00  0.00/0.00  0.10/0.10  0.85/0.08  0.10/0.08  0.85/0.08
+chromatin_density   0.80/0.08  0.75/0.08  0.85/0.08  1.30/0.10  0.95/0.08  1.30/0.10  1.25/0.10  1.20/0.10
+chromatin_contrast  0.12/0.04  0.14/0.04  0.16/0.04  0.30/0.06  0.22/0.05  0.25/0.05  0.25/0.05  0.22/0.05
+chromatin_scale     0.70/0.15  0.80/0.15  0.90/0.20  1.80/0.30  1.30/0.20  1.40/0.30  1.40/0.30  1.40/0.30
+nucleolus_contrast  0.55/0.10  0.40/0.10  0.30/0.10  0.00/0.00  0.00/0.00  0.00/0.00  0.00/0.00  0.00/0.00
+cytoplasm_density   0.95/0.15  1.00/0.15  0.85/0.15  0.85/0.15  0.95/0.15  1.00/0.15  1.00/0.15  0.60/0.15
+cytoplasm_od_r      0.50/0.05  0.45/0.05  0.42/0.05  0.45/0.05  0.32/0.04  0.12/0.03  0.12/0.03  0.10/0.03
+cytoplasm_od_g      0.34/0.04  0.36/0.04  0.34/0.04  0.24/0.04  0.30/0.04  0.24/0.03  0.24/0.03  0.22/0.03
+cytoplasm_od_b      0.08/0.03  0.14/0.03  0.10/0.03  0.06/0.03  0.20/0.03  0.14/0.03  0.14/0.03  0.20/0.03
+granule_density     0.00/0.00  0.00/0.00  0.70/0.20  0.00/0.00  0.15/0.10  0.50/0.15  0.50/0.15  1.20/0.20
+granule_scale       1.00/0.20  1.00/0.20  0.80/0.15  1.00/0.20  0.80/0.15  0.60/0.10  0.60/0.10  0.90/0.15
+granule_threshold   0.60/0.10  0.60/0.10  0.70/0.10  0.60/0.10  0.80/0.10  0.50/0.10  0.50/0.10 -0.10/0.10
+granule_od_r        0.50/0.05  0.50/0.05  0.45/0.05  0.50/0.05  0.35/0.05  0.25/0.04  0.25/0.04  0.05/0.03
+granule_od_g        0.90/0.05  0.90/0.05  0.95/0.05  0.90/0.05  0.50/0.05  0.40/0.04  0.40/0.04  0.55/0.05
+granule_od_b        0.35/0.05  0.35/0.05  0.35/0.05  0.35/0.05  0.20/0.05  0.15/0.04  0.15/0.04  0.85/0.05
+vacuole_rate        0.10/0.10  0.50/0.30  0.00/0.00  0.00/0.00  1.50/0.80  0.00/0.00  0.00/0.00  0.00/0.00
+"""
+
+
+def _parse(table: str) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    """Parameter names and ``(n_types, n_parameters)`` means and sds, rows in CELL_TYPES order."""
+    header, *rows = (line.split() for line in table.strip().splitlines())
+    columns = [CELL_TYPES.index(_CODES[code]) for code in header[1:]]
+    names = tuple(row[0] for row in rows)
+    pairs = np.array([[cell.split("/") for cell in row[1:]] for row in rows], dtype=np.float64)
+    mean = np.empty((len(CELL_TYPES), len(names)))
+    sd = np.empty_like(mean)
+    mean[columns] = pairs[..., 0].T
+    sd[columns] = pairs[..., 1].T
+    return names, mean, sd
+
+
+#: Names of the continuous parameters, and their means and sds per cell type.
+CONTINUOUS, MEAN, SD = _parse(_TABLE)
+#: Column of each continuous parameter.
+P = {name: i for i, name in enumerate(CONTINUOUS)}
+#: Index (in CELL_TYPES) of each type's look-alike.
+LOOK_ALIKE_INDEX = np.array([CELL_TYPES.index(LOOK_ALIKE[t]) for t in CELL_TYPES])
+
+#: Number of lobes (2..5) of lobed nuclei: segmented neutrophils have 2-5, eosinophils 2.
+LOBE_PROBABILITIES = {
+    "neutrophil_segmented": (0.12, 0.45, 0.33, 0.10),
+    "eosinophil": (1.0, 0.0, 0.0, 0.0),
+}
+#: Number of nucleoli (0..3).
+NUCLEOLUS_PROBABILITIES = {
+    "myeloblast": (0.0, 0.35, 0.45, 0.20),
+    "monoblast": (0.0, 0.50, 0.40, 0.10),
+    "promyelocyte": (0.2, 0.50, 0.30, 0.0),
+}
+
+#: Optical density per RGB channel of the nuclear stain (purple), of red cells (pink-red)
+#: and of nucleoli; colour of the empty field.
+NUCLEUS_OD = np.array([0.95, 1.35, 0.45])
+RED_CELL_OD = np.array([0.13, 0.54, 0.50])
+NUCLEOLUS_OD = np.array([0.30, 0.20, 0.05])
+BACKGROUND_RGB = np.array([0.95, 0.89, 0.91])
