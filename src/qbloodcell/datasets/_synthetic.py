@@ -6,7 +6,15 @@ anti-aliases edges without supersampling), colours follow the Beer-Lambert law (
 component adds optical density, the transmitted light is ``background * exp(-OD)``), and
 textures are white noise smoothed by per-image Gaussian blurs (batched matrix products).
 
-The parameters of each cell type are drawn around a typical value; ``class_overlap`` moves
+Everything is computed in float64 and rounded to uint8 only at the end. The vectorised
+transcendental functions (``exp``, ``sin``, ``arctan2``...) and the BLAS products round
+differently on different CPUs (SIMD width, AMD against Intel kernels); in float64 those
+differences are about 1e-16, far too small to move a value across a uint8 rounding
+boundary, so the same seed gives the same bytes on every CPU (tested by rendering with
+NumPy's wider SIMD paths disabled). In float32 they flipped a few bytes per data set.
+
+The parameters of each cell type (:mod:`qbloodcell.datasets._cell_types`) are drawn around
+a typical value; ``class_overlap`` moves
 each cell part of the way towards its look-alike on the other side of the AML / healthy
 divide (a myeloblast towards a lymphocyte, a lymphocyte towards a myeloblast, ...).
 """
@@ -31,24 +39,33 @@ from qbloodcell._validation import (
 )
 from qbloodcell.datasets._cell_types import (
     AML_CELL_TYPES,
+    BACKGROUND_BRIGHTNESS_SD,
     BACKGROUND_RGB,
+    BLUR,
     CELL_TYPES,
     CONTINUOUS,
+    GRAIN,
+    GRAIN_SCALE,
     HEALTHY_CELL_TYPES,
     LOBE_PROBABILITIES,
     LOOK_ALIKE_INDEX,
     MEAN,
+    NOISE,
     NUCLEOLUS_OD,
     NUCLEOLUS_PROBABILITIES,
     NUCLEUS_OD,
+    RED_CELL_COUNT,
     RED_CELL_OD,
+    RED_CELL_OVERLAP_MAX,
+    RED_CELL_PALLOR,
+    RED_CELL_RADIUS,
     SD,
+    STAIN,
     P,
 )
 
 __all__ = ["AML_CELL_TYPES", "HEALTHY_CELL_TYPES", "make_blood_cells"]
 
-_MAX_RED_CELLS = 5
 _MAX_NUCLEOLI = 3
 _MAX_VACUOLES = 4
 _MAX_LOBES = 5
@@ -211,12 +228,7 @@ def make_blood_cells(
         order = rng.permutation(type_index.shape[0])
         type_index, target = type_index[order], target[order]
 
-    params = _draw_parameters(type_index, class_overlap, rng)
-    images = np.empty((type_index.shape[0], image_size, image_size, 3), dtype=np.uint8)
-    for start in range(0, type_index.shape[0], _CHUNK):
-        stop = min(start + _CHUNK, type_index.shape[0])
-        chunk = {key: value[start:stop] for key, value in params.items()}
-        images[start:stop] = _render(chunk, image_size, rng)
+    images = _generate(type_index, class_overlap, image_size, rng)
 
     if return_X_y:
         return images, target
@@ -228,6 +240,19 @@ def make_blood_cells(
         cell_type=cell_type,
         DESCR=_DESCR.format(class_overlap=class_overlap),
     )
+
+
+def _generate(
+    type_index: np.ndarray, class_overlap: float, image_size: int, rng: np.random.RandomState
+) -> np.ndarray:
+    """Render one image per entry of ``type_index`` (indices into ``CELL_TYPES``)."""
+    params = _draw_parameters(type_index, class_overlap, rng)
+    images = np.empty((type_index.shape[0], image_size, image_size, 3), dtype=np.uint8)
+    for start in range(0, type_index.shape[0], _CHUNK):
+        stop = min(start + _CHUNK, type_index.shape[0])
+        chunk = {key: value[start:stop] for key, value in params.items()}
+        images[start:stop] = _render(chunk, image_size, rng)
+    return images
 
 
 def _draw_discrete(
@@ -268,7 +293,7 @@ def _draw_parameters(
     n_lobes = np.where(take_partner, lobes_partner, lobes_own)
     n_nucleoli = np.where(take_partner, nucleoli_partner, nucleoli_own)
     n_vacuoles = np.minimum(rng.poisson(continuous[:, P["vacuole_rate"]]), _MAX_VACUOLES)
-    n_red_cells = rng.randint(1, _MAX_RED_CELLS + 1, size=n)
+    n_red_cells = rng.randint(RED_CELL_COUNT[0], RED_CELL_COUNT[1] + 1, size=n)
 
     return {
         "continuous": continuous,
@@ -277,11 +302,11 @@ def _draw_parameters(
         "n_vacuoles": n_vacuoles,
         "n_red_cells": n_red_cells,
         # scene: magnification, position, orientations, cell outline
-        "zoom": rng.uniform(0.92, 1.08, n),
+        "zoom": rng.uniform(0.88, 1.12, n),
         "centre": rng.normal(0.0, 0.06, (n, 2)),
         "cell_angle": rng.uniform(0.0, 2.0 * np.pi, n),
-        "cell_aspect": rng.uniform(1.0, 1.12, n),
-        "outline_amplitude": rng.uniform(0.0, 0.03, (n, 3)),
+        "cell_aspect": rng.uniform(1.0, 1.25, n),
+        "outline_amplitude": rng.uniform(0.0, 0.05, (n, 3)),
         "outline_phase": rng.uniform(0.0, 2.0 * np.pi, (n, 3)),
         "nucleus_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "offset_angle": rng.uniform(0.0, 2.0 * np.pi, n),
@@ -290,22 +315,27 @@ def _draw_parameters(
         "nucleolus_radius": rng.uniform(0.15, 0.25, (n, _MAX_NUCLEOLI)),
         "vacuole_position": rng.uniform(0.0, 1.0, (n, _MAX_VACUOLES, 2)),
         "vacuole_radius": rng.uniform(0.06, 0.12, (n, _MAX_VACUOLES)),
-        "red_cell_position": rng.uniform(0.0, 1.0, (n, _MAX_RED_CELLS, 2)),
-        "red_cell_radius": rng.normal(0.30, 0.025, (n, _MAX_RED_CELLS)),
-        "red_cell_aspect": rng.uniform(1.0, 1.15, (n, _MAX_RED_CELLS)),
-        "red_cell_angle": rng.uniform(0.0, np.pi, (n, _MAX_RED_CELLS)),
+        # red cells anywhere in the field; the white cell hides those beneath it
+        "red_cell_position": rng.uniform(-1.2, 1.2, (n, RED_CELL_COUNT[1], 2)),
+        "red_cell_radius": rng.normal(*RED_CELL_RADIUS, (n, RED_CELL_COUNT[1])),
+        "red_cell_aspect": rng.uniform(1.0, 1.15, (n, RED_CELL_COUNT[1])),
+        "red_cell_angle": rng.uniform(0.0, np.pi, (n, RED_CELL_COUNT[1])),
+        "red_cell_density": rng.uniform(0.7, 1.3, (n, RED_CELL_COUNT[1])),
         # staining, optics, sensor
-        "stain": rng.uniform(0.80, 1.20, n),
+        "stain": rng.uniform(*STAIN, n),
         "stain_hue": rng.normal(1.0, 0.07, (n, 3)),
-        "background": BACKGROUND_RGB + rng.normal(0.0, 0.015, (n, 3)),
+        "background": BACKGROUND_RGB
+        * rng.normal(1.0, BACKGROUND_BRIGHTNESS_SD, (n, 1))
+        * rng.normal(1.0, 0.01, (n, 3)),
         "illumination": rng.normal(0.0, 0.05, (n, 2)),
         "vignette": rng.uniform(0.0, 0.08, n),
-        "blur": rng.uniform(0.3, 1.3, n),
-        "noise": rng.uniform(0.004, 0.02, n),
+        "blur": rng.uniform(*BLUR, n),
+        "noise": rng.uniform(*NOISE, n),
+        "grain": rng.uniform(*GRAIN, n),
     }
 
 
-_FLOAT = np.float32
+_FLOAT = np.float64
 
 
 def _band_limited_noise(
@@ -350,7 +380,7 @@ def _column(values: np.ndarray) -> np.ndarray:
 
 def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState) -> np.ndarray:
     """Render one chunk of images as uint8 RGB."""
-    # bulk noise comes from a Generator (fast float32 normals) seeded from ``rng``
+    # bulk noise comes from a Generator (fast normals) seeded from ``rng``
     generator = np.random.default_rng(rng.randint(0, 2**31 - 1, size=4))
     c = params["continuous"]
     n = c.shape[0]
@@ -414,6 +444,10 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
 
     chromatin = _band_limited_noise(generator, n, size, c[:, P["chromatin_scale"]] * pixel_scale)
     granule_field = _band_limited_noise(generator, n, size, c[:, P["granule_scale"]] * pixel_scale)
+    # faint uneven staining of the whole field (smear thickness, plasma, compression)
+    grain = _band_limited_noise(
+        generator, n, size, np.full(n, GRAIN_SCALE * pixel_scale)
+    ) * _column(params["grain"])
     # granules: the upper tail of a band-limited field, i.e. separate dots
     granules = np.clip(
         (granule_field - _column(c[:, P["granule_threshold"]])) * _FLOAT(2.5),
@@ -441,6 +475,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
         (cytoplasm * _column(c[:, P["cytoplasm_density"]]), cytoplasm_od),
         (granules * _column(c[:, P["granule_density"]]), granule_od),
         (red_cells, RED_CELL_OD[None, :]),
+        (grain, np.ones((1, 3))),
     )
     # channels first until the end: the blur then works on contiguous planes
     optical_density = np.zeros((n, 3, size, size), dtype=_FLOAT)
@@ -558,23 +593,22 @@ def _render_red_cells(
     count = params["n_red_cells"]
     zoom = params["zoom"]
     density = np.zeros((count.shape[0], x.shape[-1], x.shape[-1]), dtype=_FLOAT)
-    angle = 2.0 * np.pi * params["red_cell_position"][..., 0]
-    distance = 0.7 + 0.5 * params["red_cell_position"][..., 1]
     for k in range(int(count.max())):
-        active = np.flatnonzero(k < count)
-        r = params["red_cell_radius"][active, k] * zoom[active]
-        cx = (params["centre"][active, 0] + distance[active, k] * np.cos(angle[active, k])) * zoom[
-            active
-        ]
-        cy = (params["centre"][active, 1] + distance[active, k] * np.sin(angle[active, k])) * zoom[
-            active
-        ]
-        cos_a = _column(np.cos(params["red_cell_angle"][active, k]))
-        sin_a = _column(np.sin(params["red_cell_angle"][active, k]))
-        du = (x - _column(cx)) * cos_a + (y - _column(cy)) * sin_a
-        dv = (y - _column(cy)) * cos_a - (x - _column(cx)) * sin_a
-        rho = np.sqrt((du / _column(params["red_cell_aspect"][active, k])) ** 2 + dv**2)
-        # biconcave disc: thinner, hence paler, in the middle
-        profile = 1 - _FLOAT(0.55) * np.exp(-((rho / _column(0.55 * r)) ** 2))
-        density[active] = np.maximum(density[active], _soft(rho - _column(r), pixel) * profile)
-    return density
+        # every image takes part (with weight 0 past its count): no gathers and scatters
+        weight = _column(params["red_cell_density"][:, k] * (k < count))
+        r = _column(params["red_cell_radius"][:, k] * zoom)
+        cos_a = np.cos(params["red_cell_angle"][:, k])
+        sin_a = np.sin(params["red_cell_angle"][:, k])
+        stretch = 1.0 / params["red_cell_aspect"][:, k]
+        # rotated coordinates as sums of a row and a column term (separable, cheap)
+        x_k = x - _column(params["red_cell_position"][:, k, 0])
+        y_k = y - _column(params["red_cell_position"][:, k, 1])
+        du = x_k * _column(cos_a * stretch) + y_k * _column(sin_a * stretch)
+        dv = y_k * _column(cos_a) - x_k * _column(sin_a)
+        rho2 = du * du + dv * dv
+        # biconcave disc: thinner, hence paler, in the middle; overlapping discs add up
+        t = rho2 / (_FLOAT(0.49) * r * r)
+        profile = 1 - RED_CELL_PALLOR * np.exp(-(t * t))
+        density += _soft(np.sqrt(rho2) - r, pixel) * profile * weight
+    # where red cells overlap they are darker, but never as dark as two full discs
+    return np.minimum(density, _FLOAT(RED_CELL_OVERLAP_MAX))
