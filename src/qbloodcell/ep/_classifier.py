@@ -32,6 +32,9 @@ from qbloodcell._validation import (
 )
 from qbloodcell.ep import _kernels, _threads
 
+#: Largest absolute feature value fit accepts without a warning (standardised features
+#: stay far below it; one above it saturates every unit it feeds).
+_LARGE_FEATURE = 1e3
 _ACTIVATIONS = {"tanh": _kernels.TANH, "hard_sigmoid": _kernels.HARD_SIGMOID}
 # (off, on) target values of the output units, matched to the range of each activation
 _TARGET_VALUES = {"tanh": (-1.0, 1.0), "hard_sigmoid": (0.0, 1.0)}
@@ -476,6 +479,14 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         validate_params(self)
         hidden, rates = self._check_combinations()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=not self._warm())
+        if X.size and (largest := float(np.max(np.abs(X)))) > _LARGE_FEATURE:
+            warnings.warn(
+                f"The features reach {largest:.3g} in absolute value: every unit they feed is "
+                "saturated (its activity pinned at a bound), so the network learns nothing "
+                "meaningful. Standardise the features first, e.g. with StandardScaler.",
+                UserWarning,
+                stacklevel=2,
+            )
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.shape[0] < 2:
