@@ -42,11 +42,13 @@ from qbloodcell.datasets._cell_types import (
     BACKGROUND_BRIGHTNESS_SD,
     BACKGROUND_RGB,
     BLUR,
+    CELL_EDGE,
     CELL_TYPES,
     CONTINUOUS,
     GRAIN,
     GRAIN_SCALE,
     HEALTHY_CELL_TYPES,
+    ILLUMINATION_GRADIENT_SD,
     LOBE_PROBABILITIES,
     LOOK_ALIKE_INDEX,
     MEAN,
@@ -59,8 +61,11 @@ from qbloodcell.datasets._cell_types import (
     RED_CELL_OVERLAP_MAX,
     RED_CELL_PALLOR,
     RED_CELL_RADIUS,
+    RED_CELL_STAIN,
     SD,
     STAIN,
+    STAIN_HUE_SD,
+    VIGNETTE_MAX,
     P,
 )
 
@@ -311,6 +316,7 @@ def _draw_parameters(
         "nucleus_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "offset_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "lobe_sizes": rng.uniform(0.8, 1.15, (n, _MAX_LOBES)),
+        "nucleus_wave": rng.normal(0.0, np.sqrt(0.5), (n, 4)),
         "nucleolus_position": rng.uniform(-0.45, 0.45, (n, _MAX_NUCLEOLI, 2)),
         "nucleolus_radius": rng.uniform(0.15, 0.25, (n, _MAX_NUCLEOLI)),
         "vacuole_position": rng.uniform(0.0, 1.0, (n, _MAX_VACUOLES, 2)),
@@ -320,15 +326,16 @@ def _draw_parameters(
         "red_cell_radius": rng.normal(*RED_CELL_RADIUS, (n, RED_CELL_COUNT[1])),
         "red_cell_aspect": rng.uniform(1.0, 1.15, (n, RED_CELL_COUNT[1])),
         "red_cell_angle": rng.uniform(0.0, np.pi, (n, RED_CELL_COUNT[1])),
-        "red_cell_density": rng.uniform(0.7, 1.3, (n, RED_CELL_COUNT[1])),
+        "red_cell_density": rng.uniform(0.85, 1.15, (n, RED_CELL_COUNT[1])),
         # staining, optics, sensor
         "stain": rng.uniform(*STAIN, n),
-        "stain_hue": rng.normal(1.0, 0.07, (n, 3)),
+        "stain_hue": rng.normal(1.0, STAIN_HUE_SD, (n, 3)),
+        "red_cell_stain": rng.uniform(*RED_CELL_STAIN, n),
         "background": BACKGROUND_RGB
         * rng.normal(1.0, BACKGROUND_BRIGHTNESS_SD, (n, 1))
         * rng.normal(1.0, 0.01, (n, 3)),
-        "illumination": rng.normal(0.0, 0.05, (n, 2)),
-        "vignette": rng.uniform(0.0, 0.08, n),
+        "illumination": rng.normal(0.0, ILLUMINATION_GRADIENT_SD, (n, 2)),
+        "vignette": rng.uniform(0.0, VIGNETTE_MAX, n),
         "blur": rng.uniform(*BLUR, n),
         "noise": rng.uniform(*NOISE, n),
         "grain": rng.uniform(*GRAIN, n),
@@ -368,9 +375,12 @@ def _gaussian_blur(images: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return kernel[:, None] @ images @ kernel.transpose(0, 2, 1)[:, None]
 
 
-def _soft(distance: np.ndarray, pixel: float) -> np.ndarray:
-    """Coverage of a pixel by the inside (distance < 0) of a shape: a one-pixel ramp."""
-    return np.clip(_FLOAT(0.5) - distance * _FLOAT(1.0 / pixel), _FLOAT(0.0), _FLOAT(1.0))
+def _soft(distance: np.ndarray, width: float | np.ndarray) -> np.ndarray:
+    """Coverage of a pixel by the inside (distance < 0) of a shape: a ramp ``width`` wide.
+
+    One pixel wide, it anti-aliases a sharp edge; wider, it is a soft boundary.
+    """
+    return np.clip(_FLOAT(0.5) - distance / width, _FLOAT(0.0), _FLOAT(1.0))
 
 
 def _column(values: np.ndarray) -> np.ndarray:
@@ -414,7 +424,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
         phase = params["outline_phase"][:, k]
         outline += _column(amplitude * np.cos(phase)) * cos_k
         outline -= _column(amplitude * np.sin(phase)) * sin_k
-    cell = _soft(rho - _column(radius) * outline, pixel)
+    cell = _soft(rho - _column(radius) * outline, CELL_EDGE * pixel)
 
     nucleus, anchor = _render_nucleus(params, u, v, radius, pixel)
     nucleus = np.minimum(nucleus, cell)
@@ -444,7 +454,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
 
     chromatin = _band_limited_noise(generator, n, size, c[:, P["chromatin_scale"]] * pixel_scale)
     granule_field = _band_limited_noise(generator, n, size, c[:, P["granule_scale"]] * pixel_scale)
-    # faint uneven staining of the whole field (smear thickness, plasma, compression)
+    # faint uneven staining (smear thickness, compression, the texture of the cells)
     grain = _band_limited_noise(
         generator, n, size, np.full(n, GRAIN_SCALE * pixel_scale)
     ) * _column(params["grain"])
@@ -459,31 +469,35 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
     cytoplasm = cell * (1 - nucleus) * (1 - _FLOAT(0.85) * vacuoles)
     nucleus_density = (
         _column(c[:, P["chromatin_density"]])
-        * np.maximum(1 + _column(c[:, P["chromatin_contrast"]]) * chromatin, _FLOAT(0.2))
+        # log-normal: dense chromatin clumps darker than the open chromatin is pale
+        * np.exp(_column(c[:, P["chromatin_contrast"]]) * chromatin)
         * (1 - _column(c[:, P["nucleolus_contrast"]]) * nucleoli)
     )
     nucleolus_density = nucleus * _column(c[:, P["nucleolus_contrast"]]) * nucleoli
     red_cells = _render_red_cells(params, x, y, pixel) * (1 - cell)
+    # the grain is in the cells (red and white); the empty field between them stays flat
+    grain *= np.minimum(red_cells + cell, _FLOAT(1.0))
 
     cytoplasm_od = c[:, [P["cytoplasm_od_r"], P["cytoplasm_od_g"], P["cytoplasm_od_b"]]]
     granule_od = c[:, [P["granule_od_r"], P["granule_od_g"], P["granule_od_b"]]]
     stain = (params["stain_hue"] * params["stain"][:, None]).astype(_FLOAT)
     # optical density per channel: sum of the stain components (Beer-Lambert)
+    # the red cells take the eosin of the stain, whose strength varies less than that of
+    # the basophilic and nuclear stains; the field's grain is unstained
+    red_cell_od = RED_CELL_OD[None, :] * params["red_cell_stain"][:, None]
     components = (
-        (nucleus * nucleus_density, NUCLEUS_OD[None, :]),
-        (nucleolus_density, NUCLEOLUS_OD[None, :]),
-        (cytoplasm * _column(c[:, P["cytoplasm_density"]]), cytoplasm_od),
-        (granules * _column(c[:, P["granule_density"]]), granule_od),
-        (red_cells, RED_CELL_OD[None, :]),
-        (grain, np.ones((1, 3))),
+        (nucleus * nucleus_density, NUCLEUS_OD[None, :] * stain),
+        (nucleolus_density, NUCLEOLUS_OD[None, :] * stain),
+        (cytoplasm * _column(c[:, P["cytoplasm_density"]]), cytoplasm_od * stain),
+        (granules * _column(c[:, P["granule_density"]]), granule_od * stain),
+        (red_cells, red_cell_od),
+        (grain, np.ones((n, 3))),
     )
     # channels first until the end: the blur then works on contiguous planes
     optical_density = np.zeros((n, 3, size, size), dtype=_FLOAT)
     for channel in range(3):
         for density, od in components:
-            optical_density[:, channel] += density * _column(
-                np.broadcast_to(od[:, channel], (n,)) * stain[:, channel]
-            )
+            optical_density[:, channel] += density * _column(od[:, channel])
     optical_density = _gaussian_blur(optical_density, params["blur"] * pixel_scale)
 
     illumination = (
@@ -563,8 +577,27 @@ def _render_nucleus(
             np.maximum(profile, bump, out=profile)
         lobe_strength = _column(strength[lobed])
         thickness[lobed] *= (1 - lobe_strength) + lobe_strength * profile
+    # irregular outline (indented, angular blast nuclei): harmonics 2 and 3 of the angle
+    # around the nucleus' anchor
+    irregular = np.flatnonzero(c[:, P["nucleus_roughness"]] > 0.005)
+    if irregular.size:
+        du = u[irregular] - _column(anchor[irregular, 0])
+        dv = v[irregular] - _column(anchor[irregular, 1])
+        rho = np.sqrt(du * du + dv * dv) + _FLOAT(1e-6)
+        cos_1, sin_1 = du / rho, dv / rho
+        cos_2, sin_2 = cos_1 * cos_1 - sin_1 * sin_1, 2 * cos_1 * sin_1
+        cos_3, sin_3 = cos_2 * cos_1 - sin_2 * sin_1, sin_2 * cos_1 + cos_2 * sin_1
+        wave = params["nucleus_wave"][irregular]
+        outline = (
+            _column(wave[:, 0]) * cos_2
+            + _column(wave[:, 1]) * sin_2
+            + _column(wave[:, 2]) * cos_3
+            + _column(wave[:, 3]) * sin_3
+        )
+        thickness[irregular] *= 1 + _column(c[irregular, P["nucleus_roughness"]]) * outline
     np.maximum(thickness, _column(0.12 * half_thickness), out=thickness)
-    return _soft(distance - thickness, pixel), anchor
+    edge = _column(np.maximum(c[:, P["nucleus_edge"]], 1.0) * pixel)
+    return _soft(distance - thickness, edge), anchor
 
 
 def _render_spots(
