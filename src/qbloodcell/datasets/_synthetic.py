@@ -316,7 +316,7 @@ def _draw_parameters(
         "nucleus_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "offset_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "lobe_sizes": rng.uniform(0.8, 1.15, (n, _MAX_LOBES)),
-        "nucleus_wave": rng.normal(0.0, np.sqrt(0.5), (n, 4)),
+        "nucleus_wave": rng.normal(0.0, np.sqrt(0.5), (n, 6)),
         "nucleolus_position": rng.uniform(-0.45, 0.45, (n, _MAX_NUCLEOLI, 2)),
         "nucleolus_radius": rng.uniform(0.15, 0.25, (n, _MAX_NUCLEOLI)),
         "vacuole_position": rng.uniform(0.0, 1.0, (n, _MAX_VACUOLES, 2)),
@@ -577,7 +577,7 @@ def _render_nucleus(
             np.maximum(profile, bump, out=profile)
         lobe_strength = _column(strength[lobed])
         thickness[lobed] *= (1 - lobe_strength) + lobe_strength * profile
-    # irregular outline (indented, angular blast nuclei): harmonics 2 and 3 of the angle
+    # irregular outline (indented, angular blast nuclei): harmonics 2, 3 and 5 of the angle
     # around the nucleus' anchor
     irregular = np.flatnonzero(c[:, P["nucleus_roughness"]] > 0.005)
     if irregular.size:
@@ -587,12 +587,16 @@ def _render_nucleus(
         cos_1, sin_1 = du / rho, dv / rho
         cos_2, sin_2 = cos_1 * cos_1 - sin_1 * sin_1, 2 * cos_1 * sin_1
         cos_3, sin_3 = cos_2 * cos_1 - sin_2 * sin_1, sin_2 * cos_1 + cos_2 * sin_1
+        cos_5, sin_5 = cos_3 * cos_2 - sin_3 * sin_2, sin_3 * cos_2 + cos_3 * sin_2
         wave = params["nucleus_wave"][irregular]
+        # harmonic 5 at half the amplitude: small bumps on the large-scale shape
         outline = (
             _column(wave[:, 0]) * cos_2
             + _column(wave[:, 1]) * sin_2
             + _column(wave[:, 2]) * cos_3
             + _column(wave[:, 3]) * sin_3
+            + _column(0.5 * wave[:, 4]) * cos_5
+            + _column(0.5 * wave[:, 5]) * sin_5
         )
         thickness[irregular] *= 1 + _column(c[irregular, P["nucleus_roughness"]]) * outline
     np.maximum(thickness, _column(0.12 * half_thickness), out=thickness)
