@@ -134,3 +134,55 @@ def test_plot_draws_one_panel_per_feature():
     plt.close(figure)
     with pytest.raises(ValueError, match="class_names must be two names"):
         plot_feature_distributions(X, y, X, y, class_names=["a"])
+
+
+# ---------------------------------------------------------------------------------------
+# the generator against the real MYO vs NGS cells (slow: 2000 synthetic images + features)
+@pytest.fixture(scope="module")
+def myo_ngs_comparison(real_cells):
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from qbloodcell.datasets import load_aml_cytomorphology, make_blood_cells
+    from qbloodcell.features import BloodCellFeatures
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the 13 classes not in the folder
+        real = load_aml_cytomorphology(real_cells / "matek_myo_ngs")
+    real_X = BloodCellFeatures().fit_transform(real.images)
+    synthetic = make_blood_cells(1000, random_state=0)
+    synthetic_X = BloodCellFeatures().fit_transform(synthetic.images)
+    pair = np.isin(synthetic.cell_type, ["myeloblast", "neutrophil_segmented"])
+    pair_y = (synthetic.cell_type[pair] == "myeloblast").astype(int)
+    result = compare_feature_distributions(real_X, real.target, synthetic_X[pair], pair_y)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    accuracy = model.fit(synthetic_X[pair], pair_y).score(real_X, real.target)
+    return result, accuracy
+
+
+@pytest.mark.slow
+def test_synthetic_cells_stay_close_to_real_ones(myo_ngs_comparison):
+    """A guard at the calibrated level (with room for the sampling noise of one seed)."""
+    result, accuracy = myo_ngs_comparison
+    assert result.max_abs_effect_size_difference < 0.8
+    assert result.max_abs_mean_offset < 0.8
+    assert np.sum(np.abs(result.effect_size_difference) <= 0.35) >= 12
+    assert accuracy > 0.90
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13's targets are not all met yet: with make_blood_cells(1000, "
+    "random_state=0) the largest effect-size difference is 0.5 to 0.6 (target 0.35) and "
+    "the transfer accuracy 93 to 95 % (target 95 %); the user guide's calibration page has "
+    "the numbers",
+)
+def test_issue_targets_on_real_cells(myo_ngs_comparison):
+    result, accuracy = myo_ngs_comparison
+    assert result.max_abs_effect_size_difference <= 0.35
+    assert result.max_abs_mean_offset <= 0.5
+    assert accuracy >= 0.95

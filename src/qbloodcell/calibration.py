@@ -111,7 +111,8 @@ def _prepare(
         raise ValueError(
             f"classes must be two labels (negative, positive); got {len(classes)}: {classes}."
         )
-    real_parts, synthetic_parts = [], []
+    real_parts: list[np.ndarray] = []
+    synthetic_parts: list[np.ndarray] = []
     for label in classes:
         for which, X, y, parts in (
             ("real", real_X, real_y, real_parts),

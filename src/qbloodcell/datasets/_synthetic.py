@@ -84,7 +84,7 @@ Synthetic blood-cell smear images (qbloodcell.datasets.make_blood_cells)
 =======================================================================
 
 Procedurally rendered RGB images of single white blood cells as they look in a
-May-Grunwald-Giemsa stained peripheral blood smear: a pale pink background with a few red
+May-Grunwald-Giemsa stained peripheral blood smear: a pale background crowded with red
 cells (biconcave discs with a paler centre) and one leukocyte near the centre.
 
 Classes (target):
@@ -96,8 +96,11 @@ Classes (target):
     basophilic cytoplasm), monoblasts and promyelocytes (eccentric nucleus, azurophilic
     granules).
 
-Nuisance variation: cell size, stain intensity and hue, focus (blur), illumination
-gradient, position, rotation, number and placement of red cells, sensor noise.
+Nuisance variation: cell size, stain intensity and hue, focus (blur), illumination,
+position, rotation, number and placement of red cells, sensor noise. The cell types'
+parameters are calibrated against real myeloblasts and segmented neutrophils (Munich
+AML-Cytomorphology_LMU) on the 20 features of BloodCellFeatures; see the calibration
+page of the user guide.
 
 class_overlap={class_overlap}: each cell is moved a random fraction (uniform in
 [0, class_overlap]) of the way towards its look-alike on the other side (a myeloblast
@@ -105,8 +108,9 @@ towards a lymphocyte and back, a monoblast towards a monocyte, a promyelocyte to
 granulated band neutrophil).
 
 This is synthetic data for demonstrations, tests and documentation. It has the structure
-of the real task but not its statistics: accuracies measured on it say nothing about
-accuracies on real smears.
+of the real task, and its myeloblasts and segmented neutrophils resemble real ones to the
+20 features, but accuracies measured on it still say little about accuracies on real
+smears.
 """
 
 
@@ -132,7 +136,7 @@ def make_blood_cells(
 ) -> Any:
     """Render synthetic single-cell blood smear images, AML blasts against healthy cells.
 
-    Each image shows one white blood cell near the centre of a pale pink field with a few
+    Each image shows one white blood cell near the centre of a pale field crowded with
     red cells, coloured as in a May-Grunwald-Giemsa stain (purple nuclei, cytoplasm from
     pink to blue by cell type). The AML side (target 1) holds blasts and blast-equivalents
     (myeloblasts 60 %, monoblasts 20 %, promyelocytes 20 %): large round nuclei with fine
