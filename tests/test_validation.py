@@ -25,7 +25,7 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 
-from qbloodcell import _parallel
+from qbloodcell import _parallel, calibration
 from qbloodcell._validation import (
     _NO_VALUE,
     AnyCallable,
@@ -47,6 +47,7 @@ from qbloodcell._validation import (
 )
 from qbloodcell.baselines import CNNClassifier, _dense, make_dense_classifier
 from qbloodcell.benchmark import _runner, run_benchmark
+from qbloodcell.calibration import compare_feature_distributions, plot_feature_distributions
 from qbloodcell.datasets import _sampling, _synthetic, balanced_indices, make_blood_cells
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.features import BloodCellFeatures
@@ -298,6 +299,9 @@ ESTIMATORS = [
     ("subsample", lambda: BalancedSubsampleClassifier(LogisticRegression()), _table),
 ]
 
+#: The data arguments of the calibration functions.
+_SAMPLES = ("real_X", "real_y", "synthetic_X", "synthetic_y")
+
 #: Every public function that checks its arguments with check_arguments: (function, its
 #: specs, valid arguments, arguments that are data rather than parameters).
 FUNCTIONS = [
@@ -314,6 +318,18 @@ FUNCTIONS = [
         ("y",),
     ),
     (make_dense_classifier, _dense._MAKE_DENSE_CLASSIFIER_SPECS, {}, ()),
+    (
+        compare_feature_distributions,
+        calibration._COMPARE_SPECS,
+        dict(zip(_SAMPLES, (*_table(), *_table()), strict=True)),
+        _SAMPLES,
+    ),
+    (
+        plot_feature_distributions,
+        calibration._PLOT_SPECS,
+        dict(zip(_SAMPLES, (*_table(), *_table()), strict=True)),
+        _SAMPLES,
+    ),
     (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
     (
         gradient_variance,

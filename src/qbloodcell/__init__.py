@@ -32,10 +32,13 @@ _LAZY_NAMES = {
     "load_image_folder": "qbloodcell.datasets",
     "BalancedSubsampleClassifier": "qbloodcell.model_selection",
     "run_benchmark": "qbloodcell.benchmark",
+    "compare_feature_distributions": "qbloodcell.calibration",
+    "plot_feature_distributions": "qbloodcell.calibration",
 }
 _SUBMODULES = {
     "baselines",
     "benchmark",
+    "calibration",
     "cli",
     "datasets",
     "ep",
@@ -49,6 +52,7 @@ __all__ = ["__version__", *_LAZY_NAMES]
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from qbloodcell.baselines import CNNClassifier, make_dense_classifier
     from qbloodcell.benchmark import run_benchmark
+    from qbloodcell.calibration import compare_feature_distributions, plot_feature_distributions
     from qbloodcell.datasets import load_aml_cytomorphology, load_image_folder, make_blood_cells
     from qbloodcell.ep import EquilibriumPropagationClassifier
     from qbloodcell.features import BloodCellFeatures

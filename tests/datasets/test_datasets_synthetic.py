@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -158,3 +164,51 @@ def test_bad_class_overlap(bad):
 def test_bad_class_overlap_type(bad):
     with pytest.raises(TypeError, match=r"class_overlap must be a real number in \[0, 1\]"):
         make_blood_cells(2, class_overlap=bad)
+
+
+_FINGERPRINT = """
+import hashlib, sys
+import numpy as np
+from qbloodcell.datasets import make_blood_cells
+images = make_blood_cells(100, random_state=0).images
+probe = np.exp(np.linspace(-10, 1, 100_003, dtype=np.float32))
+print(hashlib.sha256(images.tobytes()).hexdigest(), hashlib.sha256(probe.tobytes()).hexdigest())
+"""
+
+
+def _fingerprint(env):
+    import qbloodcell
+
+    source = str(Path(qbloodcell.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        **env,
+        "PYTHONPATH": source + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", _FINGERPRINT], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_same_bytes_whatever_the_simd_dispatch():
+    """NumPy's wider SIMD paths (and OpenBLAS's kernels) off: the very same images.
+
+    The float32 ``exp`` probe shows that switching the paths off changes results at all on
+    this CPU; the images must not change.
+    """
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    # only features this CPU has can be disabled (NumPy refuses the others)
+    disabled = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+    if not disabled:
+        pytest.skip("this NumPy build dispatches to no optional CPU feature here")
+    narrow = {"NPY_DISABLE_CPU_FEATURES": " ".join(disabled)}
+    if platform.machine().lower() in {"x86_64", "amd64"}:
+        narrow["OPENBLAS_CORETYPE"] = "Prescott"  # the SSE3 kernels of OpenBLAS
+    default_images, default_probe = _fingerprint({})
+    narrow_images, narrow_probe = _fingerprint(narrow)
+    assert narrow_images == default_images
+    if narrow_probe == default_probe:
+        pytest.skip("disabling the SIMD paths changes no float32 exp here: not a sensitive check")

@@ -274,3 +274,15 @@ def test_default_training_keeps_learning(study_features):
     clf.fit(X_train, y_train)
     assert max(clf.loss_curve_[3:]) < clf.loss_curve_[0]
     assert clf.loss_curve_[-1] < 0.6 * clf.loss_curve_[0]
+
+
+def test_unscaled_features_warn(data):
+    import warnings
+
+    X, y = data
+    clf = EquilibriumPropagationClassifier(**{**SMALL, "max_iter": 1})
+    with pytest.warns(UserWarning, match=r"reach 3\.\d+e\+30 .* Standardise the features"):
+        clf.fit(X * 1e30, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*Standardise the features.*")
+        clf.fit(X, y)

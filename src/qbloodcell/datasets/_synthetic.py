@@ -6,7 +6,15 @@ anti-aliases edges without supersampling), colours follow the Beer-Lambert law (
 component adds optical density, the transmitted light is ``background * exp(-OD)``), and
 textures are white noise smoothed by per-image Gaussian blurs (batched matrix products).
 
-The parameters of each cell type are drawn around a typical value; ``class_overlap`` moves
+Everything is computed in float64 and rounded to uint8 only at the end. The vectorised
+transcendental functions (``exp``, ``sin``, ``arctan2``...) and the BLAS products round
+differently on different CPUs (SIMD width, AMD against Intel kernels); in float64 those
+differences are about 1e-16, far too small to move a value across a uint8 rounding
+boundary, so the same seed gives the same bytes on every CPU (tested by rendering with
+NumPy's wider SIMD paths disabled). In float32 they flipped a few bytes per data set.
+
+The parameters of each cell type (:mod:`qbloodcell.datasets._cell_types`) are drawn around
+a typical value; ``class_overlap`` moves
 each cell part of the way towards its look-alike on the other side of the AML / healthy
 divide (a myeloblast towards a lymphocyte, a lymphocyte towards a myeloblast, ...).
 """
@@ -29,287 +37,40 @@ from qbloodcell._validation import (
     Spec,
     check_arguments,
 )
-
-#: Cell types of the healthy side (target 0) with their share of healthy images: roughly
-#: the differential count of normal peripheral blood, with the lymphocytes (the natural
-#: look-alikes of blasts) kept frequent.
-HEALTHY_CELL_TYPES = {
-    "neutrophil_segmented": 0.42,
-    "neutrophil_band": 0.10,
-    "lymphocyte": 0.30,
-    "monocyte": 0.12,
-    "eosinophil": 0.06,
-}
-
-#: Cell types of the AML side (target 1): the blast and blast-equivalent classes of
-#: Matek et al. (2019).
-AML_CELL_TYPES = {
-    "myeloblast": 0.60,
-    "monoblast": 0.20,
-    "promyelocyte": 0.20,
-}
-
-#: The look-alike that ``class_overlap`` moves each type towards.
-_LOOK_ALIKE = {
-    "myeloblast": "lymphocyte",
-    "monoblast": "monocyte",
-    "promyelocyte": "neutrophil_band",
-    "lymphocyte": "myeloblast",
-    "monocyte": "monoblast",
-    "neutrophil_band": "promyelocyte",
-    "neutrophil_segmented": "promyelocyte",
-    "eosinophil": "promyelocyte",
-}
-
-_CELL_TYPES = tuple(HEALTHY_CELL_TYPES) + tuple(AML_CELL_TYPES)
-
-# Continuous morphology parameters, as (mean, standard deviation) per cell type. Lengths are
-# in units of half the image side; ``nucleus_*`` lengths are fractions of the cell radius.
-#   radius            cell radius
-#   nucleus_size      nucleus half-thickness (lobe radius for lobed nuclei)
-#   nucleus_length    half length of the nucleus' centre line (0: round nucleus)
-#   nucleus_curvature curvature of the centre line times the cell radius (C / kidney shape)
-#   nucleus_offset    distance of the nucleus from the cell centre
-#   lobe_strength     0: smooth nucleus, 1: lobes joined by thin filaments
-#   chromatin_*       density (stain uptake), texture contrast and texture scale (pixels at 64)
-#   nucleolus_contrast how much paler the nucleoli are than the nucleus
-#   cytoplasm_*       stain density and optical density per RGB channel
-#   granule_*         density, texture scale (pixels at 64), and optical density per channel
-_CONTINUOUS = (
-    "radius",
-    "nucleus_size",
-    "nucleus_length",
-    "nucleus_curvature",
-    "nucleus_offset",
-    "lobe_strength",
-    "chromatin_density",
-    "chromatin_contrast",
-    "chromatin_scale",
-    "nucleolus_contrast",
-    "cytoplasm_density",
-    "cytoplasm_od_r",
-    "cytoplasm_od_g",
-    "cytoplasm_od_b",
-    "granule_density",
-    "granule_scale",
-    "granule_threshold",
-    "granule_od_r",
-    "granule_od_g",
-    "granule_od_b",
-    "vacuole_rate",
+from qbloodcell.datasets._cell_types import (
+    AML_CELL_TYPES,
+    BACKGROUND_BRIGHTNESS_SD,
+    BACKGROUND_RGB,
+    BLUR,
+    CELL_EDGE,
+    CELL_TYPES,
+    CONTINUOUS,
+    GRAIN,
+    GRAIN_SCALE,
+    HEALTHY_CELL_TYPES,
+    ILLUMINATION_GRADIENT_SD,
+    LOBE_PROBABILITIES,
+    LOOK_ALIKE_INDEX,
+    MEAN,
+    NOISE,
+    NUCLEOLUS_OD,
+    NUCLEOLUS_PROBABILITIES,
+    NUCLEUS_OD,
+    RED_CELL_COUNT,
+    RED_CELL_OD,
+    RED_CELL_OVERLAP_MAX,
+    RED_CELL_PALLOR,
+    RED_CELL_RADIUS,
+    RED_CELL_STAIN,
+    SD,
+    STAIN,
+    STAIN_HUE_SD,
+    VIGNETTE_MAX,
+    P,
 )
-_P = {name: i for i, name in enumerate(_CONTINUOUS)}
 
-_TABLE: dict[str, dict[str, tuple[float, float]]] = {
-    "myeloblast": {
-        "radius": (0.50, 0.05),
-        "nucleus_size": (0.76, 0.05),
-        "nucleus_length": (0.10, 0.06),
-        "nucleus_curvature": (0.2, 0.2),
-        "nucleus_offset": (0.08, 0.05),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.80, 0.08),
-        "chromatin_contrast": (0.12, 0.04),
-        "chromatin_scale": (0.7, 0.15),
-        "nucleolus_contrast": (0.55, 0.10),
-        "cytoplasm_density": (0.95, 0.15),
-        "cytoplasm_od_r": (0.50, 0.05),
-        "cytoplasm_od_g": (0.34, 0.04),
-        "cytoplasm_od_b": (0.08, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.1, 0.1),
-    },
-    "monoblast": {
-        "radius": (0.58, 0.05),
-        "nucleus_size": (0.68, 0.05),
-        "nucleus_length": (0.18, 0.08),
-        "nucleus_curvature": (0.5, 0.3),
-        "nucleus_offset": (0.12, 0.06),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.75, 0.08),
-        "chromatin_contrast": (0.14, 0.04),
-        "chromatin_scale": (0.8, 0.15),
-        "nucleolus_contrast": (0.40, 0.10),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.45, 0.05),
-        "cytoplasm_od_g": (0.36, 0.04),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.5, 0.3),
-    },
-    "promyelocyte": {
-        "radius": (0.58, 0.05),
-        "nucleus_size": (0.58, 0.05),
-        "nucleus_length": (0.15, 0.07),
-        "nucleus_curvature": (0.3, 0.2),
-        "nucleus_offset": (0.28, 0.06),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (0.85, 0.08),
-        "chromatin_contrast": (0.16, 0.04),
-        "chromatin_scale": (0.9, 0.2),
-        "nucleolus_contrast": (0.30, 0.10),
-        "cytoplasm_density": (0.85, 0.15),
-        "cytoplasm_od_r": (0.42, 0.05),
-        "cytoplasm_od_g": (0.34, 0.04),
-        "cytoplasm_od_b": (0.10, 0.03),
-        "granule_density": (0.7, 0.2),
-        "granule_scale": (0.8, 0.15),
-        "granule_threshold": (0.7, 0.1),
-        "granule_od_r": (0.45, 0.05),
-        "granule_od_g": (0.95, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "lymphocyte": {
-        "radius": (0.36, 0.04),
-        "nucleus_size": (0.84, 0.04),
-        "nucleus_length": (0.05, 0.04),
-        "nucleus_curvature": (0.2, 0.2),
-        "nucleus_offset": (0.08, 0.04),
-        "lobe_strength": (0.0, 0.0),
-        "chromatin_density": (1.30, 0.10),
-        "chromatin_contrast": (0.30, 0.06),
-        "chromatin_scale": (1.8, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.85, 0.15),
-        "cytoplasm_od_r": (0.45, 0.05),
-        "cytoplasm_od_g": (0.24, 0.04),
-        "cytoplasm_od_b": (0.06, 0.03),
-        "granule_density": (0.0, 0.0),
-        "granule_scale": (1.0, 0.2),
-        "granule_threshold": (0.6, 0.1),
-        "granule_od_r": (0.5, 0.05),
-        "granule_od_g": (0.9, 0.05),
-        "granule_od_b": (0.35, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "monocyte": {
-        "radius": (0.60, 0.05),
-        "nucleus_size": (0.40, 0.04),
-        "nucleus_length": (0.45, 0.08),
-        "nucleus_curvature": (1.6, 0.3),
-        "nucleus_offset": (0.12, 0.06),
-        "lobe_strength": (0.1, 0.1),
-        "chromatin_density": (0.95, 0.08),
-        "chromatin_contrast": (0.22, 0.05),
-        "chromatin_scale": (1.3, 0.2),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.95, 0.15),
-        "cytoplasm_od_r": (0.32, 0.04),
-        "cytoplasm_od_g": (0.30, 0.04),
-        "cytoplasm_od_b": (0.20, 0.03),
-        "granule_density": (0.15, 0.1),
-        "granule_scale": (0.8, 0.15),
-        "granule_threshold": (0.8, 0.1),
-        "granule_od_r": (0.35, 0.05),
-        "granule_od_g": (0.5, 0.05),
-        "granule_od_b": (0.2, 0.05),
-        "vacuole_rate": (1.5, 0.8),
-    },
-    "neutrophil_segmented": {
-        "radius": (0.46, 0.04),
-        "nucleus_size": (0.30, 0.03),
-        "nucleus_length": (0.62, 0.08),
-        "nucleus_curvature": (1.6, 0.4),
-        "nucleus_offset": (0.08, 0.05),
-        "lobe_strength": (0.85, 0.08),
-        "chromatin_density": (1.30, 0.10),
-        "chromatin_contrast": (0.25, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.12, 0.03),
-        "cytoplasm_od_g": (0.24, 0.03),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.5, 0.15),
-        "granule_scale": (0.6, 0.1),
-        "granule_threshold": (0.5, 0.1),
-        "granule_od_r": (0.25, 0.04),
-        "granule_od_g": (0.40, 0.04),
-        "granule_od_b": (0.15, 0.04),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "neutrophil_band": {
-        "radius": (0.46, 0.04),
-        "nucleus_size": (0.22, 0.02),
-        "nucleus_length": (0.85, 0.08),
-        "nucleus_curvature": (2.2, 0.3),
-        "nucleus_offset": (0.10, 0.05),
-        "lobe_strength": (0.1, 0.08),
-        "chromatin_density": (1.25, 0.10),
-        "chromatin_contrast": (0.25, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (1.0, 0.15),
-        "cytoplasm_od_r": (0.12, 0.03),
-        "cytoplasm_od_g": (0.24, 0.03),
-        "cytoplasm_od_b": (0.14, 0.03),
-        "granule_density": (0.5, 0.15),
-        "granule_scale": (0.6, 0.1),
-        "granule_threshold": (0.5, 0.1),
-        "granule_od_r": (0.25, 0.04),
-        "granule_od_g": (0.40, 0.04),
-        "granule_od_b": (0.15, 0.04),
-        "vacuole_rate": (0.0, 0.0),
-    },
-    "eosinophil": {
-        "radius": (0.48, 0.04),
-        "nucleus_size": (0.32, 0.03),
-        "nucleus_length": (0.32, 0.06),
-        "nucleus_curvature": (1.8, 0.4),
-        "nucleus_offset": (0.12, 0.05),
-        "lobe_strength": (0.85, 0.08),
-        "chromatin_density": (1.20, 0.10),
-        "chromatin_contrast": (0.22, 0.05),
-        "chromatin_scale": (1.4, 0.3),
-        "nucleolus_contrast": (0.0, 0.0),
-        "cytoplasm_density": (0.6, 0.15),
-        "cytoplasm_od_r": (0.10, 0.03),
-        "cytoplasm_od_g": (0.22, 0.03),
-        "cytoplasm_od_b": (0.20, 0.03),
-        "granule_density": (1.2, 0.2),
-        "granule_scale": (0.9, 0.15),
-        "granule_threshold": (-0.1, 0.1),
-        "granule_od_r": (0.05, 0.03),
-        "granule_od_g": (0.55, 0.05),
-        "granule_od_b": (0.85, 0.05),
-        "vacuole_rate": (0.0, 0.0),
-    },
-}
+__all__ = ["AML_CELL_TYPES", "HEALTHY_CELL_TYPES", "make_blood_cells"]
 
-_MEAN = np.array([[_TABLE[t][p][0] for p in _CONTINUOUS] for t in _CELL_TYPES])
-_SD = np.array([[_TABLE[t][p][1] for p in _CONTINUOUS] for t in _CELL_TYPES])
-_LOOK_ALIKE_INDEX = np.array([_CELL_TYPES.index(_LOOK_ALIKE[t]) for t in _CELL_TYPES])
-
-# number of lobes (2..5) of lobed nuclei: segmented neutrophils have 2-5, eosinophils 2
-_LOBE_PROBABILITIES = {
-    "neutrophil_segmented": (0.12, 0.45, 0.33, 0.10),
-    "eosinophil": (1.0, 0.0, 0.0, 0.0),
-}
-# number of nucleoli (0..3)
-_NUCLEOLUS_PROBABILITIES = {
-    "myeloblast": (0.0, 0.35, 0.45, 0.20),
-    "monoblast": (0.0, 0.50, 0.40, 0.10),
-    "promyelocyte": (0.2, 0.50, 0.30, 0.0),
-}
-
-#: Optical density of the nuclear stain (purple) and of red cells (pink-red), per RGB channel.
-_NUCLEUS_OD = np.array([0.95, 1.35, 0.45])
-_RED_CELL_OD = np.array([0.13, 0.54, 0.50])
-_NUCLEOLUS_OD = np.array([0.30, 0.20, 0.05])
-_BACKGROUND_RGB = np.array([0.95, 0.89, 0.91])
-
-_MAX_RED_CELLS = 5
 _MAX_NUCLEOLI = 3
 _MAX_VACUOLES = 4
 _MAX_LOBES = 5
@@ -323,7 +84,7 @@ Synthetic blood-cell smear images (qbloodcell.datasets.make_blood_cells)
 =======================================================================
 
 Procedurally rendered RGB images of single white blood cells as they look in a
-May-Grunwald-Giemsa stained peripheral blood smear: a pale pink background with a few red
+May-Grunwald-Giemsa stained peripheral blood smear: a pale background crowded with red
 cells (biconcave discs with a paler centre) and one leukocyte near the centre.
 
 Classes (target):
@@ -335,8 +96,11 @@ Classes (target):
     basophilic cytoplasm), monoblasts and promyelocytes (eccentric nucleus, azurophilic
     granules).
 
-Nuisance variation: cell size, stain intensity and hue, focus (blur), illumination
-gradient, position, rotation, number and placement of red cells, sensor noise.
+Nuisance variation: cell size, stain intensity and hue, focus (blur), illumination,
+position, rotation, number and placement of red cells, sensor noise. The cell types'
+parameters are calibrated against real myeloblasts and segmented neutrophils (Munich
+AML-Cytomorphology_LMU) on the 20 features of BloodCellFeatures; see the calibration
+page of the user guide.
 
 class_overlap={class_overlap}: each cell is moved a random fraction (uniform in
 [0, class_overlap]) of the way towards its look-alike on the other side (a myeloblast
@@ -344,8 +108,9 @@ towards a lymphocyte and back, a monoblast towards a monocyte, a promyelocyte to
 granulated band neutrophil).
 
 This is synthetic data for demonstrations, tests and documentation. It has the structure
-of the real task but not its statistics: accuracies measured on it say nothing about
-accuracies on real smears.
+of the real task, and its myeloblasts and segmented neutrophils resemble real ones to the
+20 features, but accuracies measured on it still say little about accuracies on real
+smears.
 """
 
 
@@ -371,7 +136,7 @@ def make_blood_cells(
 ) -> Any:
     """Render synthetic single-cell blood smear images, AML blasts against healthy cells.
 
-    Each image shows one white blood cell near the centre of a pale pink field with a few
+    Each image shows one white blood cell near the centre of a pale field crowded with
     red cells, coloured as in a May-Grunwald-Giemsa stain (purple nuclei, cytoplasm from
     pink to blue by cell type). The AML side (target 1) holds blasts and blast-equivalents
     (myeloblasts 60 %, monoblasts 20 %, promyelocytes 20 %): large round nuclei with fine
@@ -472,16 +237,11 @@ def make_blood_cells(
         order = rng.permutation(type_index.shape[0])
         type_index, target = type_index[order], target[order]
 
-    params = _draw_parameters(type_index, class_overlap, rng)
-    images = np.empty((type_index.shape[0], image_size, image_size, 3), dtype=np.uint8)
-    for start in range(0, type_index.shape[0], _CHUNK):
-        stop = min(start + _CHUNK, type_index.shape[0])
-        chunk = {key: value[start:stop] for key, value in params.items()}
-        images[start:stop] = _render(chunk, image_size, rng)
+    images = _generate(type_index, class_overlap, image_size, rng)
 
     if return_X_y:
         return images, target
-    cell_type = np.array(_CELL_TYPES)[type_index]
+    cell_type = np.array(CELL_TYPES)[type_index]
     return Bunch(
         images=images,
         target=target,
@@ -489,6 +249,19 @@ def make_blood_cells(
         cell_type=cell_type,
         DESCR=_DESCR.format(class_overlap=class_overlap),
     )
+
+
+def _generate(
+    type_index: np.ndarray, class_overlap: float, image_size: int, rng: np.random.RandomState
+) -> np.ndarray:
+    """Render one image per entry of ``type_index`` (indices into ``CELL_TYPES``)."""
+    params = _draw_parameters(type_index, class_overlap, rng)
+    images = np.empty((type_index.shape[0], image_size, image_size, 3), dtype=np.uint8)
+    for start in range(0, type_index.shape[0], _CHUNK):
+        stop = min(start + _CHUNK, type_index.shape[0])
+        chunk = {key: value[start:stop] for key, value in params.items()}
+        images[start:stop] = _render(chunk, image_size, rng)
+    return images
 
 
 def _draw_discrete(
@@ -499,7 +272,7 @@ def _draw_discrete(
     uniform = np.asarray(rng.random_sample(type_index.shape[0]))
     for name, probabilities in table.items():
         cumulative = np.cumsum(np.asarray(probabilities, dtype=np.float64))
-        hit = type_index == _CELL_TYPES.index(name)
+        hit = type_index == CELL_TYPES.index(name)
         out[hit] = np.searchsorted(cumulative, uniform[hit] * cumulative[-1], side="right")
     return out
 
@@ -509,27 +282,27 @@ def _draw_parameters(
 ) -> dict[str, np.ndarray]:
     """Draw all per-image parameters up front, so rendering in chunks changes nothing."""
     n = type_index.shape[0]
-    own = _MEAN[type_index] + _SD[type_index] * rng.standard_normal((n, len(_CONTINUOUS)))
-    partner_index = _LOOK_ALIKE_INDEX[type_index]
-    partner = _MEAN[partner_index] + _SD[partner_index] * rng.standard_normal((n, len(_CONTINUOUS)))
+    own = MEAN[type_index] + SD[type_index] * rng.standard_normal((n, len(CONTINUOUS)))
+    partner_index = LOOK_ALIKE_INDEX[type_index]
+    partner = MEAN[partner_index] + SD[partner_index] * rng.standard_normal((n, len(CONTINUOUS)))
     mix = class_overlap * np.asarray(rng.random_sample(n))
     continuous = (1.0 - mix[:, None]) * own + mix[:, None] * partner
-    threshold = continuous[:, _P["granule_threshold"]].copy()
+    threshold = continuous[:, P["granule_threshold"]].copy()
     continuous = np.maximum(continuous, 0.0)
-    continuous[:, _P["granule_threshold"]] = threshold
-    continuous[:, _P["lobe_strength"]] = np.clip(continuous[:, _P["lobe_strength"]], 0.0, 0.95)
-    continuous[:, _P["radius"]] = np.clip(continuous[:, _P["radius"]], 0.22, 0.75)
+    continuous[:, P["granule_threshold"]] = threshold
+    continuous[:, P["lobe_strength"]] = np.clip(continuous[:, P["lobe_strength"]], 0.0, 0.95)
+    continuous[:, P["radius"]] = np.clip(continuous[:, P["radius"]], 0.22, 0.75)
 
     # discrete features come from the partner with probability ``mix``
     take_partner = np.asarray(rng.random_sample(n)) < mix
-    lobes_own = 2 + _draw_discrete(type_index, _LOBE_PROBABILITIES, rng)
-    lobes_partner = 2 + _draw_discrete(partner_index, _LOBE_PROBABILITIES, rng)
-    nucleoli_own = _draw_discrete(type_index, _NUCLEOLUS_PROBABILITIES, rng)
-    nucleoli_partner = _draw_discrete(partner_index, _NUCLEOLUS_PROBABILITIES, rng)
+    lobes_own = 2 + _draw_discrete(type_index, LOBE_PROBABILITIES, rng)
+    lobes_partner = 2 + _draw_discrete(partner_index, LOBE_PROBABILITIES, rng)
+    nucleoli_own = _draw_discrete(type_index, NUCLEOLUS_PROBABILITIES, rng)
+    nucleoli_partner = _draw_discrete(partner_index, NUCLEOLUS_PROBABILITIES, rng)
     n_lobes = np.where(take_partner, lobes_partner, lobes_own)
     n_nucleoli = np.where(take_partner, nucleoli_partner, nucleoli_own)
-    n_vacuoles = np.minimum(rng.poisson(continuous[:, _P["vacuole_rate"]]), _MAX_VACUOLES)
-    n_red_cells = rng.randint(1, _MAX_RED_CELLS + 1, size=n)
+    n_vacuoles = np.minimum(rng.poisson(continuous[:, P["vacuole_rate"]]), _MAX_VACUOLES)
+    n_red_cells = rng.randint(RED_CELL_COUNT[0], RED_CELL_COUNT[1] + 1, size=n)
 
     return {
         "continuous": continuous,
@@ -538,35 +311,42 @@ def _draw_parameters(
         "n_vacuoles": n_vacuoles,
         "n_red_cells": n_red_cells,
         # scene: magnification, position, orientations, cell outline
-        "zoom": rng.uniform(0.92, 1.08, n),
+        "zoom": rng.uniform(0.88, 1.12, n),
         "centre": rng.normal(0.0, 0.06, (n, 2)),
         "cell_angle": rng.uniform(0.0, 2.0 * np.pi, n),
-        "cell_aspect": rng.uniform(1.0, 1.12, n),
-        "outline_amplitude": rng.uniform(0.0, 0.03, (n, 3)),
+        "cell_aspect": rng.uniform(1.0, 1.25, n),
+        "outline_amplitude": rng.uniform(0.0, 0.05, (n, 3)),
         "outline_phase": rng.uniform(0.0, 2.0 * np.pi, (n, 3)),
         "nucleus_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "offset_angle": rng.uniform(0.0, 2.0 * np.pi, n),
         "lobe_sizes": rng.uniform(0.8, 1.15, (n, _MAX_LOBES)),
+        "nucleus_wave": rng.normal(0.0, np.sqrt(0.5), (n, 6)),
         "nucleolus_position": rng.uniform(-0.45, 0.45, (n, _MAX_NUCLEOLI, 2)),
         "nucleolus_radius": rng.uniform(0.15, 0.25, (n, _MAX_NUCLEOLI)),
         "vacuole_position": rng.uniform(0.0, 1.0, (n, _MAX_VACUOLES, 2)),
         "vacuole_radius": rng.uniform(0.06, 0.12, (n, _MAX_VACUOLES)),
-        "red_cell_position": rng.uniform(0.0, 1.0, (n, _MAX_RED_CELLS, 2)),
-        "red_cell_radius": rng.normal(0.30, 0.025, (n, _MAX_RED_CELLS)),
-        "red_cell_aspect": rng.uniform(1.0, 1.15, (n, _MAX_RED_CELLS)),
-        "red_cell_angle": rng.uniform(0.0, np.pi, (n, _MAX_RED_CELLS)),
+        # red cells anywhere in the field; the white cell hides those beneath it
+        "red_cell_position": rng.uniform(-1.2, 1.2, (n, RED_CELL_COUNT[1], 2)),
+        "red_cell_radius": rng.normal(*RED_CELL_RADIUS, (n, RED_CELL_COUNT[1])),
+        "red_cell_aspect": rng.uniform(1.0, 1.15, (n, RED_CELL_COUNT[1])),
+        "red_cell_angle": rng.uniform(0.0, np.pi, (n, RED_CELL_COUNT[1])),
+        "red_cell_density": rng.uniform(0.85, 1.15, (n, RED_CELL_COUNT[1])),
         # staining, optics, sensor
-        "stain": rng.uniform(0.80, 1.20, n),
-        "stain_hue": rng.normal(1.0, 0.07, (n, 3)),
-        "background": _BACKGROUND_RGB + rng.normal(0.0, 0.015, (n, 3)),
-        "illumination": rng.normal(0.0, 0.05, (n, 2)),
-        "vignette": rng.uniform(0.0, 0.08, n),
-        "blur": rng.uniform(0.3, 1.3, n),
-        "noise": rng.uniform(0.004, 0.02, n),
+        "stain": rng.uniform(*STAIN, n),
+        "stain_hue": rng.normal(1.0, STAIN_HUE_SD, (n, 3)),
+        "red_cell_stain": rng.uniform(*RED_CELL_STAIN, n),
+        "background": BACKGROUND_RGB
+        * rng.normal(1.0, BACKGROUND_BRIGHTNESS_SD, (n, 1))
+        * rng.normal(1.0, 0.01, (n, 3)),
+        "illumination": rng.normal(0.0, ILLUMINATION_GRADIENT_SD, (n, 2)),
+        "vignette": rng.uniform(0.0, VIGNETTE_MAX, n),
+        "blur": rng.uniform(*BLUR, n),
+        "noise": rng.uniform(*NOISE, n),
+        "grain": rng.uniform(*GRAIN, n),
     }
 
 
-_FLOAT = np.float32
+_FLOAT = np.float64
 
 
 def _band_limited_noise(
@@ -599,9 +379,12 @@ def _gaussian_blur(images: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     return kernel[:, None] @ images @ kernel.transpose(0, 2, 1)[:, None]
 
 
-def _soft(distance: np.ndarray, pixel: float) -> np.ndarray:
-    """Coverage of a pixel by the inside (distance < 0) of a shape: a one-pixel ramp."""
-    return np.clip(_FLOAT(0.5) - distance * _FLOAT(1.0 / pixel), _FLOAT(0.0), _FLOAT(1.0))
+def _soft(distance: np.ndarray, width: float | np.ndarray) -> np.ndarray:
+    """Coverage of a pixel by the inside (distance < 0) of a shape: a ramp ``width`` wide.
+
+    One pixel wide, it anti-aliases a sharp edge; wider, it is a soft boundary.
+    """
+    return np.clip(_FLOAT(0.5) - distance / width, _FLOAT(0.0), _FLOAT(1.0))
 
 
 def _column(values: np.ndarray) -> np.ndarray:
@@ -611,7 +394,7 @@ def _column(values: np.ndarray) -> np.ndarray:
 
 def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState) -> np.ndarray:
     """Render one chunk of images as uint8 RGB."""
-    # bulk noise comes from a Generator (fast float32 normals) seeded from ``rng``
+    # bulk noise comes from a Generator (fast normals) seeded from ``rng``
     generator = np.random.default_rng(rng.randint(0, 2**31 - 1, size=4))
     c = params["continuous"]
     n = c.shape[0]
@@ -623,7 +406,7 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
     zoom = params["zoom"]
 
     # white cell outline: a slightly elliptic disc with a wavy border (harmonics 2-4)
-    radius = c[:, _P["radius"]] * zoom
+    radius = c[:, P["radius"]] * zoom
     cos_a, sin_a = np.cos(params["cell_angle"]), np.sin(params["cell_angle"])
     dx = x - _column(params["centre"][:, 0] * zoom)
     dy = y - _column(params["centre"][:, 1] * zoom)
@@ -645,11 +428,11 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
         phase = params["outline_phase"][:, k]
         outline += _column(amplitude * np.cos(phase)) * cos_k
         outline -= _column(amplitude * np.sin(phase)) * sin_k
-    cell = _soft(rho - _column(radius) * outline, pixel)
+    cell = _soft(rho - _column(radius) * outline, CELL_EDGE * pixel)
 
     nucleus, anchor = _render_nucleus(params, u, v, radius, pixel)
     nucleus = np.minimum(nucleus, cell)
-    nucleus_size = radius * c[:, _P["nucleus_size"]]
+    nucleus_size = radius * c[:, P["nucleus_size"]]
     nucleoli = _render_spots(
         params["n_nucleoli"],
         anchor[:, None, :] + params["nucleolus_position"] * nucleus_size[:, None, None],
@@ -673,11 +456,15 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
         pixel,
     )
 
-    chromatin = _band_limited_noise(generator, n, size, c[:, _P["chromatin_scale"]] * pixel_scale)
-    granule_field = _band_limited_noise(generator, n, size, c[:, _P["granule_scale"]] * pixel_scale)
+    chromatin = _band_limited_noise(generator, n, size, c[:, P["chromatin_scale"]] * pixel_scale)
+    granule_field = _band_limited_noise(generator, n, size, c[:, P["granule_scale"]] * pixel_scale)
+    # faint uneven staining (smear thickness, compression, the texture of the cells)
+    grain = _band_limited_noise(
+        generator, n, size, np.full(n, GRAIN_SCALE * pixel_scale)
+    ) * _column(params["grain"])
     # granules: the upper tail of a band-limited field, i.e. separate dots
     granules = np.clip(
-        (granule_field - _column(c[:, _P["granule_threshold"]])) * _FLOAT(2.5),
+        (granule_field - _column(c[:, P["granule_threshold"]])) * _FLOAT(2.5),
         _FLOAT(0.0),
         _FLOAT(1.0),
     )
@@ -685,31 +472,36 @@ def _render(params: dict[str, np.ndarray], size: int, rng: np.random.RandomState
 
     cytoplasm = cell * (1 - nucleus) * (1 - _FLOAT(0.85) * vacuoles)
     nucleus_density = (
-        _column(c[:, _P["chromatin_density"]])
-        * np.maximum(1 + _column(c[:, _P["chromatin_contrast"]]) * chromatin, _FLOAT(0.2))
-        * (1 - _column(c[:, _P["nucleolus_contrast"]]) * nucleoli)
+        _column(c[:, P["chromatin_density"]])
+        # log-normal: dense chromatin clumps darker than the open chromatin is pale
+        * np.exp(_column(c[:, P["chromatin_contrast"]]) * chromatin)
+        * (1 - _column(c[:, P["nucleolus_contrast"]]) * nucleoli)
     )
-    nucleolus_density = nucleus * _column(c[:, _P["nucleolus_contrast"]]) * nucleoli
+    nucleolus_density = nucleus * _column(c[:, P["nucleolus_contrast"]]) * nucleoli
     red_cells = _render_red_cells(params, x, y, pixel) * (1 - cell)
+    # the grain is in the cells (red and white); the empty field between them stays flat
+    grain *= np.minimum(red_cells + cell, _FLOAT(1.0))
 
-    cytoplasm_od = c[:, [_P["cytoplasm_od_r"], _P["cytoplasm_od_g"], _P["cytoplasm_od_b"]]]
-    granule_od = c[:, [_P["granule_od_r"], _P["granule_od_g"], _P["granule_od_b"]]]
+    cytoplasm_od = c[:, [P["cytoplasm_od_r"], P["cytoplasm_od_g"], P["cytoplasm_od_b"]]]
+    granule_od = c[:, [P["granule_od_r"], P["granule_od_g"], P["granule_od_b"]]]
     stain = (params["stain_hue"] * params["stain"][:, None]).astype(_FLOAT)
     # optical density per channel: sum of the stain components (Beer-Lambert)
+    # the red cells take the eosin of the stain, whose strength varies less than that of
+    # the basophilic and nuclear stains; the field's grain is unstained
+    red_cell_od = RED_CELL_OD[None, :] * params["red_cell_stain"][:, None]
     components = (
-        (nucleus * nucleus_density, _NUCLEUS_OD[None, :]),
-        (nucleolus_density, _NUCLEOLUS_OD[None, :]),
-        (cytoplasm * _column(c[:, _P["cytoplasm_density"]]), cytoplasm_od),
-        (granules * _column(c[:, _P["granule_density"]]), granule_od),
-        (red_cells, _RED_CELL_OD[None, :]),
+        (nucleus * nucleus_density, NUCLEUS_OD[None, :] * stain),
+        (nucleolus_density, NUCLEOLUS_OD[None, :] * stain),
+        (cytoplasm * _column(c[:, P["cytoplasm_density"]]), cytoplasm_od * stain),
+        (granules * _column(c[:, P["granule_density"]]), granule_od * stain),
+        (red_cells, red_cell_od),
+        (grain, np.ones((n, 3))),
     )
     # channels first until the end: the blur then works on contiguous planes
     optical_density = np.zeros((n, 3, size, size), dtype=_FLOAT)
     for channel in range(3):
         for density, od in components:
-            optical_density[:, channel] += density * _column(
-                np.broadcast_to(od[:, channel], (n,)) * stain[:, channel]
-            )
+            optical_density[:, channel] += density * _column(od[:, channel])
     optical_density = _gaussian_blur(optical_density, params["blur"] * pixel_scale)
 
     illumination = (
@@ -745,10 +537,10 @@ def _render_nucleus(
     nucleus centre (cell coordinates) per image.
     """
     c = params["continuous"]
-    half_thickness = c[:, _P["nucleus_size"]] * radius
-    half_length = c[:, _P["nucleus_length"]] * radius
-    curvature = np.maximum(c[:, _P["nucleus_curvature"]], 0.05) / radius
-    offset = c[:, _P["nucleus_offset"]] * radius
+    half_thickness = c[:, P["nucleus_size"]] * radius
+    half_length = c[:, P["nucleus_length"]] * radius
+    curvature = np.maximum(c[:, P["nucleus_curvature"]], 0.05) / radius
+    offset = c[:, P["nucleus_offset"]] * radius
     # keep the nucleus inside the cell
     offset = np.minimum(offset, np.maximum(radius - half_thickness - 0.5 * half_length, 0.0))
     anchor = np.stack(
@@ -773,7 +565,7 @@ def _render_nucleus(
     )
 
     # thickness along the arc: lobes at evenly spaced positions, filaments between them
-    strength = c[:, _P["lobe_strength"]]
+    strength = c[:, P["lobe_strength"]]
     thickness = np.broadcast_to(_column(half_thickness), distance.shape).copy()
     lobed = np.flatnonzero(strength > 0.01)
     if lobed.size:
@@ -789,8 +581,31 @@ def _render_nucleus(
             np.maximum(profile, bump, out=profile)
         lobe_strength = _column(strength[lobed])
         thickness[lobed] *= (1 - lobe_strength) + lobe_strength * profile
+    # irregular outline (indented, angular blast nuclei): harmonics 2, 3 and 5 of the angle
+    # around the nucleus' anchor
+    irregular = np.flatnonzero(c[:, P["nucleus_roughness"]] > 0.005)
+    if irregular.size:
+        du = u[irregular] - _column(anchor[irregular, 0])
+        dv = v[irregular] - _column(anchor[irregular, 1])
+        rho = np.sqrt(du * du + dv * dv) + _FLOAT(1e-6)
+        cos_1, sin_1 = du / rho, dv / rho
+        cos_2, sin_2 = cos_1 * cos_1 - sin_1 * sin_1, 2 * cos_1 * sin_1
+        cos_3, sin_3 = cos_2 * cos_1 - sin_2 * sin_1, sin_2 * cos_1 + cos_2 * sin_1
+        cos_5, sin_5 = cos_3 * cos_2 - sin_3 * sin_2, sin_3 * cos_2 + cos_3 * sin_2
+        wave = params["nucleus_wave"][irregular]
+        # harmonic 5 at half the amplitude: small bumps on the large-scale shape
+        outline = (
+            _column(wave[:, 0]) * cos_2
+            + _column(wave[:, 1]) * sin_2
+            + _column(wave[:, 2]) * cos_3
+            + _column(wave[:, 3]) * sin_3
+            + _column(0.5 * wave[:, 4]) * cos_5
+            + _column(0.5 * wave[:, 5]) * sin_5
+        )
+        thickness[irregular] *= 1 + _column(c[irregular, P["nucleus_roughness"]]) * outline
     np.maximum(thickness, _column(0.12 * half_thickness), out=thickness)
-    return _soft(distance - thickness, pixel), anchor
+    edge = _column(np.maximum(c[:, P["nucleus_edge"]], 1.0) * pixel)
+    return _soft(distance - thickness, edge), anchor
 
 
 def _render_spots(
@@ -815,27 +630,54 @@ def _render_spots(
 def _render_red_cells(
     params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, pixel: float
 ) -> np.ndarray:
-    """Stain density of the red cells: discs with a paler centre, around the white cell."""
+    """Stain density of the red cells: discs with a paler centre, around the white cell.
+
+    Each red cell is computed only on a square window of pixels around it (the same one
+    size for every image of the chunk), added into a canvas padded by that window, so
+    that a cell partly outside the image needs no special case.
+    """
     count = params["n_red_cells"]
     zoom = params["zoom"]
-    density = np.zeros((count.shape[0], x.shape[-1], x.shape[-1]), dtype=_FLOAT)
-    angle = 2.0 * np.pi * params["red_cell_position"][..., 0]
-    distance = 0.7 + 0.5 * params["red_cell_position"][..., 1]
+    n, size = count.shape[0], x.shape[-1]
+    active = np.arange(count.max()) < count[:, None]
+    radius = params["red_cell_radius"][:, : active.shape[1]] * zoom[:, None]
+    # the window covers the cell's outer ellipse plus its one-pixel soft edge
+    reach = np.max(
+        np.where(active, np.abs(radius) * params["red_cell_aspect"][:, : active.shape[1]], 0.0)
+    )
+    window = int(np.ceil(2 * reach / pixel)) + 3
+    canvas = np.zeros((n, size + 2 * window, size + 2 * window), dtype=_FLOAT)
+    images = np.arange(n)[:, None, None]
+    offsets = np.arange(window)
     for k in range(int(count.max())):
-        active = np.flatnonzero(k < count)
-        r = params["red_cell_radius"][active, k] * zoom[active]
-        cx = (params["centre"][active, 0] + distance[active, k] * np.cos(angle[active, k])) * zoom[
-            active
-        ]
-        cy = (params["centre"][active, 1] + distance[active, k] * np.sin(angle[active, k])) * zoom[
-            active
-        ]
-        cos_a = _column(np.cos(params["red_cell_angle"][active, k]))
-        sin_a = _column(np.sin(params["red_cell_angle"][active, k]))
-        du = (x - _column(cx)) * cos_a + (y - _column(cy)) * sin_a
-        dv = (y - _column(cy)) * cos_a - (x - _column(cx)) * sin_a
-        rho = np.sqrt((du / _column(params["red_cell_aspect"][active, k])) ** 2 + dv**2)
-        # biconcave disc: thinner, hence paler, in the middle
-        profile = 1 - _FLOAT(0.55) * np.exp(-((rho / _column(0.55 * r)) ** 2))
-        density[active] = np.maximum(density[active], _soft(rho - _column(r), pixel) * profile)
-    return density
+        # every image takes part (with weight 0 past its count): one scatter per cell
+        weight = _column(params["red_cell_density"][:, k] * (k < count))
+        r = _column(radius[:, k])
+        cos_a = np.cos(params["red_cell_angle"][:, k])
+        sin_a = np.sin(params["red_cell_angle"][:, k])
+        stretch = 1.0 / params["red_cell_aspect"][:, k]
+        centre_x = params["red_cell_position"][:, k, 0]
+        centre_y = params["red_cell_position"][:, k, 1]
+        # canvas index of the window's first pixel (image pixel j is canvas j + window)
+        first_column = np.floor((centre_x + 1.0) / pixel - 0.5).astype(np.int64) - window // 2
+        first_row = np.floor((centre_y + 1.0) / pixel - 0.5).astype(np.int64) - window // 2
+        columns = np.clip(first_column + window, 0, size + window)[:, None] + offsets
+        rows = np.clip(first_row + window, 0, size + window)[:, None] + offsets
+        # pixel centres exactly as on the full grid: (j + 0.5) * pixel - 1
+        x_window = ((columns - window).astype(_FLOAT) + 0.5) * pixel - 1.0
+        y_window = ((rows - window).astype(_FLOAT) + 0.5) * pixel - 1.0
+        # rotated coordinates as sums of a row and a column term (separable, cheap)
+        x_k = (x_window - centre_x[:, None])[:, None, :]
+        y_k = (y_window - centre_y[:, None])[:, :, None]
+        du = x_k * _column(cos_a * stretch) + y_k * _column(sin_a * stretch)
+        dv = y_k * _column(cos_a) - x_k * _column(sin_a)
+        rho2 = du * du + dv * dv
+        # biconcave disc: thinner, hence paler, in the middle; overlapping discs add up
+        t = rho2 / (_FLOAT(0.49) * r * r)
+        profile = 1 - RED_CELL_PALLOR * np.exp(-(t * t))
+        canvas[images, rows[:, :, None], columns[:, None, :]] += (
+            _soft(np.sqrt(rho2) - r, pixel) * profile * weight
+        )
+    density = canvas[:, window : window + size, window : window + size]
+    # where red cells overlap they are darker, but never as dark as two full discs
+    return np.minimum(density, _FLOAT(RED_CELL_OVERLAP_MAX))
