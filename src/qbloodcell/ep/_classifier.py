@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -30,10 +29,6 @@ from qbloodcell._validation import (
 )
 from qbloodcell.ep import _training
 from qbloodcell.ep._network import ACTIVATIONS, Dynamics, Network, RelaxStats
-
-#: Largest absolute feature value fit accepts without a warning (standardised features
-#: stay far below it; one above it saturates every unit it feeds).
-_LARGE_FEATURE = 1e3
 
 
 class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
@@ -340,14 +335,7 @@ class EquilibriumPropagationClassifier(ClassifierMixin, BaseEstimator):
         hidden, rates = self._check_combinations()
         continuing = bool(self.warm_start) and hasattr(self, "coefs_")
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=not continuing)
-        if X.size and (largest := float(np.max(np.abs(X)))) > _LARGE_FEATURE:
-            warnings.warn(
-                f"The features reach {largest:.3g} in absolute value: every unit they feed is "
-                "saturated (its activity pinned at a bound), so the network learns nothing "
-                "meaningful. Standardise the features first, e.g. with StandardScaler.",
-                UserWarning,
-                stacklevel=2,
-            )
+        _training.warn_if_unscaled(X)
         check_classification_targets(y)
         classes, encoded = np.unique(y, return_inverse=True)
         _training.check_classes(

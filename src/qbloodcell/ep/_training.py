@@ -6,6 +6,7 @@ The output targets, the optimizer, the divergence test and the ``warm_start`` ch
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -97,3 +98,20 @@ def output_targets(encoded: np.ndarray, n_classes: int, activation: str) -> np.n
     targets = np.full((encoded.shape[0], n_classes), off)
     targets[np.arange(encoded.shape[0]), encoded] = on
     return targets
+
+
+#: Largest absolute feature value fit accepts without a warning (standardised features
+#: stay far below it; one above it saturates every unit it feeds).
+LARGE_FEATURE = 1e3
+
+
+def warn_if_unscaled(X: np.ndarray) -> None:
+    """Warn when features are so large that every unit they feed saturates."""
+    if X.size and (largest := float(np.max(np.abs(X)))) > LARGE_FEATURE:
+        warnings.warn(
+            f"The features reach {largest:.3g} in absolute value: every unit they feed is "
+            "saturated (its activity pinned at a bound), so the network learns nothing "
+            "meaningful. Standardise the features first, e.g. with StandardScaler.",
+            UserWarning,
+            stacklevel=3,
+        )
