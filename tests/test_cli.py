@@ -190,7 +190,7 @@ def test_benchmark_end_to_end_prints_the_table_and_the_files(monkeypatch, tmp_pa
     argv = ["benchmark", "--sizes", "5", "10", "--seeds", "2", "--out", str(out), "--no-progress"]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
-    assert "| Method | Accuracy | Training | Test |" in printed
+    assert "| Method | Accuracy | Balanced accuracy | ROC AUC | Training | Test |" in printed
     assert "| Cheap (test) | " in printed
     for name in ("results.csv", "summary.json", "table.md", "accuracy_vs_samples.png"):
         assert str(out / name) in printed

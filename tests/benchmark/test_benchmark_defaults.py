@@ -148,9 +148,11 @@ def test_all_default_methods_on_a_tiny_run(tmp_path):
 
 def test_built_in_methods_leave_n_jobs_to_the_runner():
     # run_benchmark shares the cores out between the fits through joblib.parallel_config,
-    # which only steps with n_jobs=None follow
+    # which only steps with n_jobs=None follow; the CNN alone is fixed at one torch thread,
+    # as torch's results depend on the thread count
     for spec in resolve_methods(list(DEFAULT_METHODS), quick=False):
         estimator = spec.build(0)
         n_jobs = {k: v for k, v in estimator.get_params().items() if k.endswith("n_jobs")}
         assert n_jobs, spec.name
-        assert set(n_jobs.values()) == {None}, (spec.name, n_jobs)
+        expected = {1} if spec.name == "cnn" else {None}
+        assert set(n_jobs.values()) == expected, (spec.name, n_jobs)
