@@ -195,7 +195,7 @@ def test_resume_drops_a_row_cut_short_and_reruns_failed_runs(tmp_path, counting)
     ("change", "match"),
     [
         ({"random_state": 4}, "random_state=3, this run has random_state=4"),
-        ({"data_seed": 1}, "made with data_id="),
+        ({"data_seed": 1}, r"made on other images \(data_id="),
     ],
 )
 def test_resume_refuses_other_settings(tmp_path, change, match):

@@ -135,6 +135,7 @@ def thread_budget(n_threads: int) -> Iterator[None]:
 def _warm_up(method: str, estimator: Any, X: Any, y: np.ndarray, train: np.ndarray) -> float:
     """Fit a copy once on a few training images per class, the first time in a process.
 
+    The copy runs one iteration (every ``*max_iter`` parameter set to 1).
     Compilation (numba), imports (torch) and caches are paid here, once per method and
     worker, instead of in the first timed fit. Returns the seconds spent (0 if warm).
     """
@@ -153,6 +154,13 @@ def _warm_up(method: str, estimator: Any, X: Any, y: np.ndarray, train: np.ndarr
         warnings.simplefilter("ignore")
         try:
             model = clone(estimator)
+            # one iteration compiles and loads what every later fit uses
+            short = {
+                key: 1
+                for key, value in model.get_params(deep=True).items()
+                if key.endswith("max_iter") and isinstance(value, int) and value > 1
+            }
+            model.set_params(**short)
             model.fit(_safe_indexing(X, few), y[few])
             model.predict(_safe_indexing(X, few))
         except Exception:  # the timed fit reports its own errors

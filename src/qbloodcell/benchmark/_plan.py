@@ -28,7 +28,7 @@ from qbloodcell.benchmark._methods import MethodSpec
 
 #: The study's sample sizes (images per class) and our default number of seeds.
 STUDY_SIZES = (50, 100, 200, 250)
-DEFAULT_SEEDS = 3
+DEFAULT_SEEDS = 10
 #: The ``quick`` preset: two small sizes, two seeds, fewer training iterations.
 QUICK_SIZES = (50, 100)
 QUICK_SEEDS = 2
@@ -226,11 +226,15 @@ def unavailable_reason(spec: MethodSpec, estimator: Any, n_classes: int) -> str 
     return None
 
 
+def _find_spec(module: str) -> Any:
+    return importlib.util.find_spec(module)
+
+
 def missing_requirement(spec: MethodSpec) -> str | None:
     """The first package the method needs that cannot be imported, as a reason."""
     for module in spec.requires:
         try:
-            found = importlib.util.find_spec(module) is not None
+            found = _find_spec(module) is not None
         except (ImportError, ValueError):
             found = False
         if not found:
@@ -360,10 +364,16 @@ class Plan:
 
 def check_methods(
     specs: Sequence[MethodSpec], n_classes: int, quick: bool
-) -> tuple[dict[str, str], dict[str, str]]:
-    """``(unavailable reasons, settings ids)`` of the methods, building each once."""
+) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
+    """``(unavailable reasons, settings ids, estimators)`` of the methods, building each once.
+
+    A method is unavailable when a package it requires is missing (checked before it is
+    built), when building it raises an ImportError, or when its classifier is binary-only
+    and the data has more classes.
+    """
     unavailable: dict[str, str] = {}
     settings: dict[str, str] = {}
+    estimators: dict[str, Any] = {}
     for spec in specs:
         reason = missing_requirement(spec)
         if reason is None:
@@ -374,9 +384,64 @@ def check_methods(
             else:
                 reason = unavailable_reason(spec, estimator, n_classes)
                 settings[spec.name] = settings_id(estimator, quick)
+                estimators[spec.name] = estimator
         if reason is not None:
             unavailable[spec.name] = reason
-    return unavailable, settings
+            estimators.pop(spec.name, None)
+    return unavailable, settings, estimators
+
+
+def split_sizes(size: int, n_classes: int) -> tuple[int, int]:
+    """``(n_train, n_test)`` of the stratified 80/20 split of ``size`` images per class."""
+    total = size * n_classes
+    n_test = math.ceil(TEST_FRACTION * total)
+    return total - n_test, n_test
+
+
+def _validation_split(estimator: Any) -> list[tuple[str, float]]:
+    """``(step, validation_fraction)`` of every step that holds out a validation split."""
+    if not hasattr(estimator, "get_params"):
+        return []
+    params = estimator.get_params(deep=True)
+    found = []
+    for key, value in params.items():
+        if key.endswith("early_stopping") and value is True:
+            prefix = key[: -len("early_stopping")]
+            fraction = params.get(prefix + "validation_fraction")
+            if isinstance(fraction, float) and 0 < fraction < 1:
+                found.append((prefix.rstrip("_") or type(estimator).__name__, fraction))
+    return found
+
+
+def check_sizes_fit_methods(
+    estimators: Mapping[str, Any], sizes: Sequence[int], n_classes: int
+) -> None:
+    """Refuse sizes too small for a method's early-stopping split (one image per class).
+
+    A step with ``early_stopping=True`` holds out ``ceil(validation_fraction * n_train)``
+    training images, which must leave at least one image per class on each side.
+    """
+    problems = []
+    for name, estimator in estimators.items():
+        for step, fraction in _validation_split(estimator):
+
+            def fits(size: int, fraction: float = fraction) -> bool:
+                n_train, _ = split_sizes(size, n_classes)
+                n_val = math.ceil(fraction * n_train)
+                return n_val >= n_classes and n_train - n_val >= n_classes
+
+            bad = [size for size in sizes if not fits(size)]
+            if bad:
+                smallest = next(size for size in range(MIN_SIZE, 10_000) if fits(size))
+                n_train, _ = split_sizes(bad[0], n_classes)
+                problems.append(
+                    f"{name} holds out validation_fraction={fraction} of the training "
+                    f"images for early stopping ({step}): at {bad[0]} images per class that "
+                    f"is {math.ceil(fraction * n_train)} of {n_train}, fewer than one per "
+                    f"class ({n_classes}); choose sizes of at least {smallest}"
+                )
+    if problems:
+        raise ValueError("sizes too small: " + "; ".join(problems) + ".")
 
 
 def make_plan(

@@ -63,28 +63,30 @@ def _axes_with_legend_room() -> tuple[Any, Any]:
     return figure, figure.subplots()
 
 
-def _finish(figure: Any, axes: Any, sizes: Sequence[int], path: Path) -> None:
+def _finish(figure: Any, axes: Any, sizes: Sequence[int], path: Path | None) -> Any:
     if sizes:
         axes.set_xticks(sorted(set(sizes)))
         axes.set_xticklabels([str(size) for size in sorted(set(sizes))])
     if axes.get_legend_handles_labels()[0]:
         # outside the data, on the right
         axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    figure.savefig(path, dpi=120)
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
 
 
 def plot_accuracy(
     summary: Sequence[dict[str, Any]],
     labels: dict[str, str],
-    path: Path,
+    path: Path | None,
     *,
     chance: float | None = 0.5,
-) -> None:
+) -> Any:
     """Accuracy against samples per class, one line per method, 95 % interval bars.
 
     A dashed line marks chance level (``chance``, None: none); the points of the methods
     are shifted sideways so that their bars do not overlap; the bars are the t-interval cut
-    to [0, 100] %.
+    to [0, 100] %. Saved to ``path`` (None: not saved); returns the figure.
     """
     figure, axes = _axes_with_legend_room()
     all_sizes = [e["n_samples_per_class"] for e in summary]
@@ -110,10 +112,12 @@ def plot_accuracy(
     axes.set_ylabel("test accuracy (%)")
     axes.set_title("Accuracy vs samples per class (mean, 95 % interval within [0, 100])")
     axes.grid(alpha=0.3)
-    _finish(figure, axes, all_sizes, path)
+    return _finish(figure, axes, all_sizes, path)
 
 
-def plot_train_time(summary: Sequence[dict[str, Any]], labels: dict[str, str], path: Path) -> None:
+def plot_train_time(
+    summary: Sequence[dict[str, Any]], labels: dict[str, str], path: Path | None
+) -> Any:
     """Training seconds against samples per class, log scale, 95 % interval bars."""
     figure, axes = _axes_with_legend_room()
     all_sizes = [e["n_samples_per_class"] for e in summary]
@@ -141,4 +145,4 @@ def plot_train_time(summary: Sequence[dict[str, Any]], labels: dict[str, str], p
     axes.set_ylabel("training time (s, log scale)")
     axes.set_title("Training time per method (mean, 95 % interval)")
     axes.grid(alpha=0.3, which="both")
-    _finish(figure, axes, all_sizes, path)
+    return _finish(figure, axes, all_sizes, path)

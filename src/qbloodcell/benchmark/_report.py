@@ -307,7 +307,8 @@ class BenchmarkResult:
         missing).
     summary : list of dict
         One entry per (method, n_samples_per_class): ``n_runs``, ``n_failed`` and, for
-        each metric, ``{"mean": ..., "ci95": half-width or None}``.
+        each metric, ``{"mean", "ci95" (half-width, None under 3 seeds), "low", "high"
+        (the interval's ends, cut to [0, 1] for scores), "n"}``.
     unavailable : dict
         Methods that could not run, mapped to the reason (for example the ImportError).
     labels : dict
@@ -316,6 +317,13 @@ class BenchmarkResult:
         The settings of the run (sizes, seeds, data, random_state, ...).
     out : pathlib.Path or None
         The folder the files were written to.
+    files : dict
+        The files written, by kind (``"results"``, ``"summary"``, ``"table"``, ...).
+    differences : list of dict
+        Paired accuracy differences, one per pair of methods and size: ``a``, ``b``,
+        ``n_samples_per_class``, ``n`` (seeds with both runs finished), ``mean``, ``low``,
+        ``high`` (95 % t-interval, None under 3 seeds) and ``p_value`` (Wilcoxon
+        signed-rank, None under 2 seeds).
     """
 
     runs: list[dict[str, Any]]

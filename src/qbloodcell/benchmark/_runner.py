@@ -37,6 +37,7 @@ from qbloodcell.benchmark._plan import (
     QUICK_SIZES,
     STUDY_SIZES,
     check_methods,
+    check_sizes_fit_methods,
     fingerprint,
     load_data,
     make_plan,
@@ -130,14 +131,17 @@ def run_benchmark(
         other methods: ``factory(random_state=int)`` returns an unfitted estimator taking
         images, or the value is an unfitted estimator (cloned, with every
         ``*random_state`` parameter set per seed); a value ``None`` picks the built-in
-        method of that name. A built-in method whose component cannot be imported is
-        reported as unavailable, with the reason, and the others run.
+        method of that name. A built-in method whose package is missing (the CNN without
+        torch) or whose component cannot be imported is reported as unavailable, with the
+        reason, before any fit, and the others run.
     sizes : sequence of int or None, default=None
-        Images per class of the balanced subsets, each at least 5; None: (50, 100, 200,
-        250), the study's sizes, or (50, 100) with ``quick=True``.
+        Images per class of the balanced subsets, each at least 5, and large enough for
+        every method's early-stopping split (one image per class on each side; the dense
+        network needs 7 for two classes); None: (50, 100, 200, 250), the study's sizes, or
+        (50, 100) with ``quick=True``.
     n_seeds : int or None, default=None
-        Repetitions per size, each with a new subset, split and model seed; None: 3, or 2
-        with ``quick=True``.
+        Repetitions per size, each with a new subset, split and model seed; None: 10, or 2
+        with ``quick=True``. Intervals need at least 3.
     data : None, path or (images, y), default=None
         None: synthetic images from :func:`qbloodcell.datasets.make_blood_cells` (a pool
         of twice the largest size per class, seeded by ``random_state``). A path: a local
@@ -174,9 +178,10 @@ def run_benchmark(
         one meaning of ``n_jobs`` (:ref:`parallelism`): ``None`` is one (fits one after
         another in this process) unless the call runs inside
         :func:`joblib.parallel_config`, ``-1`` one per core. The cores are shared out
-        between the fits that run at once: each fit runs inside
-        ``joblib.parallel_config(n_jobs=cores // n_workers)``, which the steps whose own
-        ``n_jobs`` is None (those of every built-in method) follow.
+        between the fits that run at once: each fit runs with a budget of ``cores //
+        n_workers`` threads (recorded in the ``n_threads`` column), for
+        ``joblib.parallel_config`` (which the steps whose own ``n_jobs`` is None follow),
+        BLAS (threadpoolctl) and numba. The CNN trains on one thread whatever the budget.
     backend : {"loky", "dask"}, default="loky"
         ``"dask"`` sends the fits to a dask.distributed cluster: the one at
         ``scheduler_address``, else the current default client, else a local cluster of
@@ -193,7 +198,7 @@ def run_benchmark(
     random_state : int or None, default=0
         Seeds everything: the synthetic data, the subsets, the splits and the models. None
         draws a seed, recorded in the outputs. Same seed, same results, whatever
-        ``n_jobs`` and ``backend``.
+        ``n_jobs`` and ``backend`` (for every built-in method).
     quick : bool, default=False
         The demo and CI preset: sizes (50, 100), 2 seeds and fewer training epochs for the
         CNN and EP (see ``qbloodcell.benchmark._methods.QUICK_SETTINGS``; the VQC and the
@@ -203,16 +208,17 @@ def run_benchmark(
     Returns
     -------
     result : BenchmarkResult
-        Runs, summary (mean and 95 % t-interval per method and size), unavailable
-        methods, config; ``result.to_frame()`` gives a pandas DataFrame and
-        ``result.to_markdown()`` the Table II-shaped table.
+        Runs, summary (mean and 95 % t-interval per method and size), paired
+        differences between methods, unavailable methods, config; ``result.to_frame()``
+        gives a pandas DataFrame and ``result.to_markdown()`` the Table II-shaped table.
 
     Raises
     ------
     TypeError
         For an argument of the wrong type (``n_seeds=2.0``, ``progress="yes"``).
     ValueError
-        For invalid argument values, a class with fewer images than the largest size, an
+        For invalid argument values, a class with fewer images than the largest size
+        (named), a size too small for a method's early-stopping split, an
         existing results file without ``resume``/``overwrite``, or a resumed file made with
         other settings.
     FileNotFoundError
@@ -287,7 +293,8 @@ def run_benchmark(
     n_classes = np.unique(y).shape[0]
 
     # plan: which methods can run, how each is trained, the paired splits, the tasks
-    unavailable, settings = check_methods(specs, n_classes, quick)
+    unavailable, settings, estimators = check_methods(specs, n_classes, quick)
+    check_sizes_fit_methods(estimators, sizes, int(n_classes))
     for name, reason in unavailable.items():
         warnings.warn(f"method {name!r} is unavailable: {reason}", stacklevel=2)
     out_dir = None if out is None else Path(out)
@@ -463,6 +470,16 @@ def _prepare_out(
         ("data_id", data_id),
     ):
         found = sorted({str(r[name]) for r in rows} - {str(expected)})
+        if found and name == "data_id":
+            raise ValueError(
+                f"Cannot resume {path}: its runs were made on other images (data_id="
+                f"{found[0]}, this run has data_id={expected}). The data must be the same: "
+                "the same data folder (--data), class_mapping and target, or for synthetic "
+                "images the same random_state and largest size (the synthetic pool holds "
+                "twice the largest size per class, so the quick preset (--quick), whose "
+                "sizes are 50 and 100, draws a different pool than the default run). Use "
+                "the same settings, or another output folder."
+            )
         if found:
             raise ValueError(
                 f"Cannot resume {path}: it was made with {name}={found[0]}, this run has "
