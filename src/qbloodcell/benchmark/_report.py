@@ -30,6 +30,7 @@ COLUMNS: tuple[str, ...] = (
     "train_seconds",
     "test_seconds",
     "feature_seconds",
+    "cpu_seconds",
     "warm_up_seconds",
     "n_threads",
     "status",
@@ -47,6 +48,7 @@ _FLOAT_COLUMNS = (
     "train_seconds",
     "test_seconds",
     "feature_seconds",
+    "cpu_seconds",
     "warm_up_seconds",
 )
 

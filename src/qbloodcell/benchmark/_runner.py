@@ -7,7 +7,9 @@ cache), :mod:`._execute` runs it (serially, on loky or on dask, one task functio
 
 from __future__ import annotations
 
+import math
 import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Integral
@@ -284,10 +286,12 @@ def run_benchmark(
     random_state = int(random_state)
 
     specs = resolve_methods(methods, quick=quick)
+    started = time.perf_counter()
     data_set = load_data(
         data, target, sizes, random_state, class_mapping=class_mapping, progress=progress
     )
     images, y = data_set.images, data_set.y
+    data_seconds = time.perf_counter() - started
     data_id = fingerprint(images, y)
     labels = {spec.name: spec.label for spec in specs}
     n_classes = np.unique(y).shape[0]
@@ -301,6 +305,7 @@ def run_benchmark(
     finished: list[dict[str, Any]] = []
     if out_dir is not None:
         finished = _prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
+    planning = time.perf_counter()
     plan = make_plan(
         specs,
         data_set,
@@ -329,6 +334,7 @@ def run_benchmark(
         "pipelines": {spec.name: spec.pipeline for spec in specs},
         "feature_warm_up_seconds": plan.warm_up_seconds,
     }
+    fitting = time.perf_counter()
 
     # execute: rows are written as fits finish (the file is created with the first row)
     new_rows = _execute_plan(
@@ -343,6 +349,12 @@ def run_benchmark(
     )
 
     # report
+    config["seconds"] = {
+        "data": data_seconds,
+        "plan_and_feature_cache": fitting - planning,
+        "fits": time.perf_counter() - fitting,
+        "fits_cpu": sum(r["cpu_seconds"] for r in new_rows if not math.isnan(r["cpu_seconds"])),
+    }
     order = {spec.name: i for i, spec in enumerate(specs)}
     runs = [
         r for r in finished if (r["method"], r["n_samples_per_class"], r["seed"]) in plan.wanted
@@ -499,6 +511,6 @@ def _prepare_out(
 
 
 def _holds_no_run(path: Path) -> bool:
-    """Whether ``path`` is empty or only the header of a results file."""
-    text = path.read_text(encoding="utf-8", errors="replace").strip()
-    return text in ("", ",".join(COLUMNS))
+    """Whether ``path`` is empty or only the header of a results file (of any version)."""
+    lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    return not lines or (len(lines) == 1 and lines[0].startswith(f"{COLUMNS[0]},"))
