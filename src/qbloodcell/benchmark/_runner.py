@@ -39,19 +39,14 @@ from qbloodcell.benchmark._plan import (
     QUICK_SIZES,
     STUDY_SIZES,
     check_methods,
+    check_sizes,
     check_sizes_fit_methods,
     fingerprint,
     load_data,
     make_plan,
 )
-from qbloodcell.benchmark._report import (
-    COLUMNS,
-    BenchmarkResult,
-    ResultsWriter,
-    read_rows,
-    write_outputs,
-    write_rows,
-)
+from qbloodcell.benchmark._report import BenchmarkResult, ResultsWriter, write_outputs
+from qbloodcell.benchmark._resume import prepare_out
 from qbloodcell.benchmark._stats import paired_differences, summarize
 from qbloodcell.datasets._loaders import CLASS_MAPPING_SPECS
 
@@ -297,6 +292,7 @@ def run_benchmark(
     n_classes = np.unique(y).shape[0]
 
     # plan: which methods can run, how each is trained, the paired splits, the tasks
+    check_sizes(y, sizes, data_set.class_names)
     unavailable, settings, estimators = check_methods(specs, n_classes, quick)
     check_sizes_fit_methods(estimators, sizes, int(n_classes))
     for name, reason in unavailable.items():
@@ -304,7 +300,7 @@ def run_benchmark(
     out_dir = None if out is None else Path(out)
     finished: list[dict[str, Any]] = []
     if out_dir is not None:
-        finished = _prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
+        finished = prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
     planning = time.perf_counter()
     plan = make_plan(
         specs,
@@ -440,77 +436,3 @@ def _execute_plan(
         if bar is not None:
             bar.close()
     return new_rows
-
-
-def _prepare_out(
-    out: Path,
-    resume: bool,
-    overwrite: bool,
-    random_state: int,
-    target: str,
-    data_id: str,
-    settings: dict[str, str],
-) -> list[dict[str, Any]]:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out={str(out)!r} is a file; give a folder for the results.")
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.csv"
-    if not path.exists():
-        return []
-    if _holds_no_run(path):
-        # a run that failed before its first fit: nothing to keep, nothing to protect
-        path.unlink()
-        return []
-    if overwrite:
-        path.unlink()
-        return []
-    if not resume:
-        raise ValueError(
-            f"{path} already exists: pass resume=True (--resume) to continue that run, "
-            "overwrite=True (--overwrite) to start afresh, or another output folder."
-        )
-    rows, n_bad = read_rows(path)
-    if n_bad:
-        warnings.warn(
-            f"{n_bad} incomplete row(s) in {path} (a run interrupted while writing) are "
-            "dropped and will be run again.",
-            stacklevel=3,
-        )
-    for name, expected in (
-        ("random_state", random_state),
-        ("target", target),
-        ("data_id", data_id),
-    ):
-        found = sorted({str(r[name]) for r in rows} - {str(expected)})
-        if found and name == "data_id":
-            raise ValueError(
-                f"Cannot resume {path}: its runs were made on other images (data_id="
-                f"{found[0]}, this run has data_id={expected}). The data must be the same: "
-                "the same data folder (--data), class_mapping and target, or for synthetic "
-                "images the same random_state and largest size (the synthetic pool holds "
-                "twice the largest size per class, so the quick preset (--quick), whose "
-                "sizes are 50 and 100, draws a different pool than the default run). Use "
-                "the same settings, or another output folder."
-            )
-        if found:
-            raise ValueError(
-                f"Cannot resume {path}: it was made with {name}={found[0]}, this run has "
-                f"{name}={expected}. Use the same settings and data, or another output folder."
-            )
-    for row in rows:
-        method_settings = settings.get(row["method"])
-        if method_settings is not None and str(row["settings"]) != method_settings:
-            raise ValueError(
-                f"Cannot resume {path}: its {row['method']!r} runs were made with other "
-                "settings (the --quick preset or the method's estimator differ). Use the "
-                "same settings, or another output folder."
-            )
-    kept = [r for r in rows if r["status"] == "ok"]
-    write_rows(path, kept)
-    return kept
-
-
-def _holds_no_run(path: Path) -> bool:
-    """Whether ``path`` is empty or only the header of a results file (of any version)."""
-    lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    return not lines or (len(lines) == 1 and lines[0].startswith(f"{COLUMNS[0]},"))
