@@ -110,7 +110,9 @@ def plot_accuracy(
         axes.axhline(100 * chance, color="0.4", linestyle="--", linewidth=1, label="chance")
     axes.set_xlabel("samples per class (before the 80/20 split)")
     axes.set_ylabel("test accuracy (%)")
-    axes.set_title("Accuracy vs samples per class (mean, 95 % interval within [0, 100])")
+    axes.set_title(
+        "Accuracy vs samples per class\n(mean over seeds, 95 % interval cut to [0, 100] %)"
+    )
     axes.grid(alpha=0.3)
     return _finish(figure, axes, all_sizes, path)
 
@@ -143,6 +145,6 @@ def plot_train_time(
         axes.set_yscale("log")
     axes.set_xlabel("samples per class")
     axes.set_ylabel("training time (s, log scale)")
-    axes.set_title("Training time per method (mean, 95 % interval)")
+    axes.set_title("Training time per method\n(mean over seeds, 95 % interval)")
     axes.grid(alpha=0.3, which="both")
     return _finish(figure, axes, all_sizes, path)
