@@ -240,10 +240,10 @@ def test_errors_are_one_line_in_the_command_words(tmp_path, capsys):
 
 def test_cli_words_translate_run_benchmark_messages():
     assert (
-        cli.in_cli_words("pass resume=True (--resume) to continue") == "pass --resume to continue"
+        cli._in_cli_words("pass resume=True (--resume) to continue") == "pass --resume to continue"
     )
-    assert cli.in_cli_words("n_jobs must be None") == "--n-jobs must be None"
-    assert cli.in_cli_words("Cannot draw 9 images per class (sizes): AML has 4") == (
+    assert cli._in_cli_words("n_jobs must be None") == "--n-jobs must be None"
+    assert cli._in_cli_words("Cannot draw 9 images per class (sizes): AML has 4") == (
         "Cannot draw 9 images per class (--sizes): AML has 4"
     )
 

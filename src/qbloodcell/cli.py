@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def in_cli_words(message: str) -> str:
+def _in_cli_words(message: str) -> str:
     """An error message of :func:`run_benchmark` on one line, in the command's words."""
     text = " ".join(str(message).split())
     for pattern, words in _CLI_WORDS:
@@ -246,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     except (ValueError, FileNotFoundError, PermissionError, ImportError) as exc:
-        bench_parser.error(in_cli_words(str(exc)))
+        bench_parser.error(_in_cli_words(str(exc)))
 
     print()
     print(result.to_markdown())
