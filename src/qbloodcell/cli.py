@@ -2,13 +2,16 @@
 
 ``qbloodcell benchmark`` runs :func:`qbloodcell.benchmark.run_benchmark` and prints the
 Table II-shaped results table and where the files are; ``qbloodcell --version`` prints the
-version. Invalid arguments and unusable data end with a one-line message and exit status 2,
-an interrupted run with a hint to ``--resume`` and exit status 130.
+version. Invalid arguments and unusable data end with a one-line message (in the command's
+own words: ``--resume``, not ``resume=True``) and exit status 2, a run with failed fits lists
+them and exits with status 1, an interrupted run prints a hint to ``--resume`` and exits
+with status 130. ``python -m qbloodcell`` is the same command.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,12 +23,49 @@ import qbloodcell
 #: Default output folder of ``qbloodcell benchmark``.
 DEFAULT_OUT = "qbloodcell-benchmark"
 
+#: run_benchmark's words in its error messages, and the command's words for them.
+_CLI_WORDS: tuple[tuple[str, str], ...] = (
+    (r"\bresume=True \(--resume\)", "--resume"),
+    (r"\boverwrite=True \(--overwrite\)", "--overwrite"),
+    (r"\bresume=True\b", "--resume"),
+    (r"\boverwrite=True\b", "--overwrite"),
+    (r"\bscheduler_address=", "--scheduler "),
+    (r"\bscheduler_address\b", "--scheduler"),
+    (r"\bbackend='dask'", "--backend dask"),
+    (r"\bbackend=", "--backend "),
+    (r"\bn_seeds\b", "--seeds"),
+    (r"\bn_jobs\b", "--n-jobs"),
+    (r"\brandom_state=", "--random-state "),
+    (r"\brandom_state\b", "--random-state"),
+    (r"\bclass_mapping\b", "--class-mapping"),
+    (r"\(sizes\)", "(--sizes)"),
+    (r"^sizes\b", "--sizes"),
+    (r"\bchoose sizes\b", "choose --sizes"),
+    (r"\bdata=PATH\b", "--data PATH"),
+    (r"^data=", "--data "),
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage block."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _in_cli_words(message: str) -> str:
+    """An error message of :func:`run_benchmark` on one line, in the command's words."""
+    text = " ".join(str(message).split())
+    for pattern, words in _CLI_WORDS:
+        text = re.sub(pattern, words, text)
+    return text
+
 
 def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     from qbloodcell.benchmark._methods import DEFAULT_METHODS, builtin_methods
     from qbloodcell.benchmark._runner import DEFAULT_SEEDS, STUDY_SIZES
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qbloodcell",
         description=(
             "Quantum and quantum-inspired machine learning for blood-cell microscopy. "
@@ -109,8 +149,10 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     bench.add_argument(
         "--n-jobs",
         type=int,
+        default=-1,
         metavar="N",
-        help="fits run in parallel (-1: all cores; default: one at a time)",
+        help="fits run at once, each on its share of the cores (default: -1, one fit per "
+        "core; 1: one fit at a time on every core)",
     )
     bench.add_argument(
         "--backend",
@@ -146,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     status : int
-        0 on success, 2 for invalid arguments or data, 130 when interrupted.
+        0 on success, 1 when fits failed (they are listed), 2 for invalid arguments or
+        data, 130 when interrupted.
 
     Examples
     --------
@@ -203,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     except (ValueError, FileNotFoundError, PermissionError, ImportError) as exc:
-        bench_parser.error(str(exc))
+        bench_parser.error(_in_cli_words(str(exc)))
 
     print()
     print(result.to_markdown())
@@ -213,6 +256,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("Files:")
     for path in result.files.values():
         print(f"  {path}")
+    failed = [r for r in result.runs if r["status"] == "failed"]
+    if failed:
+        print(f"\n{len(failed)} of {len(result.runs)} fits failed:", file=sys.stderr)
+        for row in failed:
+            print(
+                f"  {row['method']} n={row['n_samples_per_class']} seed={row['seed']}: "
+                f"{row['note'][:200]}",
+                file=sys.stderr,
+            )
+        print("Run the same command with --resume to retry them.", file=sys.stderr)
+        return 1
     return 0
 
 

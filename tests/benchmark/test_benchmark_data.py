@@ -123,3 +123,15 @@ def four_methods_on_myo_vs_ngs(real_cells):
 def test_the_four_methods_learn_myo_vs_ngs(four_methods_on_myo_vs_ngs, method):
     """Each default method, on real cells, well above chance (50 %)."""
     assert four_methods_on_myo_vs_ngs[method] > 0.8
+
+
+def test_a_class_too_small_is_named_by_its_name(tmp_path):
+    _tree(tmp_path / "AML-Cytomorphology_LMU", ["MYO", "NGS"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the 13 missing classes
+        with pytest.raises(ValueError, match=r"\(sizes\): healthy has 12, AML has 12"):
+            run_benchmark(methods={"lr": _colour_method()}, data=tmp_path, sizes=[20])
+        with pytest.raises(ValueError, match=r"\(sizes\): (MYO|NGS) has 12, (NGS|MYO) has 12"):
+            run_benchmark(
+                methods={"lr": _colour_method()}, data=tmp_path, sizes=[20], target="morphology"
+            )

@@ -14,7 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from qbloodcell.benchmark import run_benchmark
-from qbloodcell.benchmark._report import COLUMNS, interval, read_rows
+from qbloodcell.benchmark._report import COLUMNS, read_rows
+from qbloodcell.benchmark._stats import interval
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -103,8 +104,16 @@ def test_outputs_are_written(tmp_path):
     assert lr_20["n_runs"] == 2
     table = (tmp_path / "table.md").read_text()
     assert table == result.to_markdown()
-    assert "| Method | Accuracy | Training | Test |" in table
+    header = "| Method | Accuracy | Balanced accuracy | ROC AUC | Training | Test |"
+    assert header in table
     assert "at 20 samples per class" in table
+    # two seeds: no t-interval, said so; the paired difference of the two methods
+    assert "± n/a (2 seeds)" in table
+    pairs = [
+        (p["a"], p["b"], p["n_samples_per_class"], p["n"]) for p in summary["paired_differences"]
+    ]
+    assert pairs == [("lr", "knn", 10, 2), ("lr", "knn", 20, 2)]
+    assert "| lr - knn | " in table
     assert "| lr | " in table
     assert "| knn | " in table
     for name in ("accuracy_vs_samples.png", "train_time.png"):
@@ -186,7 +195,7 @@ def test_resume_drops_a_row_cut_short_and_reruns_failed_runs(tmp_path, counting)
     ("change", "match"),
     [
         ({"random_state": 4}, "random_state=3, this run has random_state=4"),
-        ({"data_seed": 1}, "made with data_id="),
+        ({"data_seed": 1}, r"made on other images \(data_id="),
     ],
 )
 def test_resume_refuses_other_settings(tmp_path, change, match):
@@ -252,3 +261,42 @@ def test_interval_helper():
     assert mean == pytest.approx(0.8)
     assert half == pytest.approx(4.302652729911275 * 0.1 / math.sqrt(3))
     assert math.isnan(interval([math.nan])[0])
+
+
+def test_resume_sees_a_changed_parameter_behind_the_same_factory(tmp_path):
+    # the settings a resume must match are the estimator's get_params(), not a description:
+    # a factory (same name) whose estimator changed a parameter stops the resume
+    def make(C):
+        def factory(*, random_state):
+            return LogisticRegression(C=C, random_state=random_state)
+
+        return factory
+
+    X, y = fake_data()
+    run_benchmark(methods={"lr": make(1.0)}, data=(X, y), out=tmp_path, **SETTINGS)
+    with pytest.raises(ValueError, match="'lr' runs were made with other settings"):
+        run_benchmark(methods={"lr": make(0.5)}, data=(X, y), out=tmp_path, resume=True, **SETTINGS)
+    resumed = run_benchmark(
+        methods={"lr": make(1.0)}, data=(X, y), out=tmp_path, resume=True, **SETTINGS
+    )
+    assert len(resumed.runs) == 4
+
+
+def test_a_run_failing_before_its_first_fit_leaves_no_results_file(tmp_path):
+    X, y = fake_data()
+    with pytest.raises(ValueError, match="Cannot draw"):
+        run_benchmark(
+            methods={"lr": LogisticRegression()},
+            data=(X, y),
+            out=tmp_path,
+            sizes=[99],
+            progress=False,
+        )
+    assert not (tmp_path / "results.csv").exists()
+    # a header-only file (left by an older version) does not block the same command
+    old_header = [c for c in COLUMNS if c not in ("cpu_seconds", "warm_up_seconds", "n_threads")]
+    (tmp_path / "results.csv").write_text(",".join(old_header) + "\n")
+    result = run_benchmark(
+        methods={"lr": LogisticRegression()}, data=(X, y), out=tmp_path, **SETTINGS
+    )
+    assert len(result.runs) == 4

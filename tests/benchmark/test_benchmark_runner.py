@@ -392,3 +392,17 @@ def test_dask_without_any_client_starts_its_own():
     }
     on_dask = run_benchmark(backend="dask", n_jobs=1, **kwargs)
     assert metric_table(on_dask) == metric_table(run_benchmark(**kwargs))
+
+
+def test_the_thread_budget_is_recorded_for_each_fit():
+    X, y = fake_data()
+    kwargs = {"methods": {"lr": LogisticRegression()}, "sizes": [10], "n_seeds": 2}
+    serial = run_benchmark(data=(X, y), progress=False, **kwargs)
+    two = run_benchmark(data=(X, y), progress=False, n_jobs=2, **kwargs)
+    cores = joblib.cpu_count()
+    assert [r["n_threads"] for r in serial.runs] == [cores, cores]
+    assert [r["n_threads"] for r in two.runs] == [max(1, cores // 2)] * 2
+    # user methods get no warm-up; every fit records its CPU seconds
+    assert all(r["warm_up_seconds"] == 0.0 for r in serial.runs + two.runs)
+    assert all(r["cpu_seconds"] >= 0 for r in serial.runs)
+    assert serial.config["seconds"]["fits"] > 0

@@ -1,4 +1,4 @@
-"""Benchmark outputs: the per-run CSV, the summary with intervals, the tables and the plots."""
+"""Benchmark outputs on disk: results.csv, summary.json, table.md and the result object."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from qbloodcell.benchmark._plots import plot_accuracy, plot_train_time
+from qbloodcell.benchmark._stats import METRICS
 
 #: Columns of ``results.csv``, one row per (method, n_samples_per_class, seed).
 COLUMNS: tuple[str, ...] = (
@@ -28,6 +30,9 @@ COLUMNS: tuple[str, ...] = (
     "train_seconds",
     "test_seconds",
     "feature_seconds",
+    "cpu_seconds",
+    "warm_up_seconds",
+    "n_threads",
     "status",
     "note",
     "random_state",
@@ -35,7 +40,7 @@ COLUMNS: tuple[str, ...] = (
     "data_id",
     "settings",
 )
-_INT_COLUMNS = ("n_samples_per_class", "seed", "n_train", "n_test", "random_state")
+_INT_COLUMNS = ("n_samples_per_class", "seed", "n_train", "n_test", "n_threads", "random_state")
 _FLOAT_COLUMNS = (
     "accuracy",
     "balanced_accuracy",
@@ -43,14 +48,8 @@ _FLOAT_COLUMNS = (
     "train_seconds",
     "test_seconds",
     "feature_seconds",
-)
-#: Metrics summarised over seeds.
-METRICS: tuple[str, ...] = (
-    "accuracy",
-    "balanced_accuracy",
-    "roc_auc",
-    "train_seconds",
-    "test_seconds",
+    "cpu_seconds",
+    "warm_up_seconds",
 )
 
 
@@ -149,48 +148,6 @@ def _parse_row(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
-# summary
-
-
-def interval(values: Sequence[float]) -> tuple[float, float | None]:
-    """Mean and half-width of the two-sided 95 % Student-t interval over seeds.
-
-    NaN values (a metric a run could not compute) are left out. The half-width is None
-    with fewer than two values.
-    """
-    finite = np.asarray([value for value in values if not math.isnan(value)], dtype=float)
-    if finite.size == 0:
-        return math.nan, None
-    mean = float(finite.mean())
-    if finite.size < 2:
-        return mean, None
-    half = stats.t.ppf(0.975, finite.size - 1) * finite.std(ddof=1) / math.sqrt(finite.size)
-    return mean, float(half)
-
-
-def summarize(
-    runs: Sequence[dict[str, Any]], methods: Sequence[str], sizes: Sequence[int]
-) -> list[dict[str, Any]]:
-    """One entry per (method, size) with mean and 95 % interval of every metric."""
-    summary = []
-    for method in methods:
-        for size in sizes:
-            cell = [r for r in runs if r["method"] == method and r["n_samples_per_class"] == size]
-            done = [r for r in cell if r["status"] == "ok"]
-            entry: dict[str, Any] = {
-                "method": method,
-                "n_samples_per_class": size,
-                "n_runs": len(done),
-                "n_failed": len(cell) - len(done),
-            }
-            for metric in METRICS:
-                mean, half = interval([r[metric] for r in done])
-                entry[metric] = {"mean": mean, "ci95": half}
-            summary.append(entry)
-    return summary
-
-
-# ---------------------------------------------------------------------------------------
 # Markdown
 
 
@@ -205,16 +162,35 @@ def _format_seconds(value: float) -> str:
 
 
 def _cell(stat: dict[str, Any], *, percent: bool) -> str:
+    """``mean ± half-width``; the interval's ends where it is cut at 0 or 100 %."""
     mean, half = stat["mean"], stat["ci95"]
     if math.isnan(mean):
         return "n/a"
     if percent:
         text = f"{100 * mean:.1f} %"
-        spread = "n/a" if half is None else f"{100 * half:.1f}"
+        if half is None:
+            n = stat.get("n", 0)
+            return f"{text} ± n/a ({n} seed{'s' if n != 1 else ''})"
+        low, high = stat.get("low"), stat.get("high")
+        if low is not None and high is not None and (low > mean - half or high < mean + half):
+            return f"{text} [{100 * low:.1f}, {100 * high:.1f}]"
+        return f"{text} ± {100 * half:.1f}"
+    text = f"{_format_seconds(mean)} s"
+    return f"{text} ± {'n/a' if half is None else _format_seconds(half)}"
+
+
+def _difference(entry: dict[str, Any]) -> str:
+    """``-1.0 points [-2.3, 0.4], p = 0.31 (10 seeds)``."""
+    if math.isnan(entry["mean"]):
+        return "n/a (no paired runs)"
+    text = f"{100 * entry['mean']:+.1f} points"
+    if entry["low"] is not None:
+        text += f" [{100 * entry['low']:+.1f}, {100 * entry['high']:+.1f}]"
     else:
-        text = f"{_format_seconds(mean)} s"
-        spread = "n/a" if half is None else _format_seconds(half)
-    return f"{text} ± {spread}"
+        text += " [n/a]"
+    if entry["p_value"] is not None:
+        text += f", p = {entry['p_value']:.2g}"
+    return text + f" ({entry['n']} seed{'s' if entry['n'] != 1 else ''})"
 
 
 def markdown_table(
@@ -225,30 +201,36 @@ def markdown_table(
     sizes: Sequence[int],
     n_seeds: int,
     data: str,
+    differences: Sequence[dict[str, Any]] = (),
 ) -> str:
-    """The study's Table II (at the largest size) and accuracy per size, as Markdown."""
+    """The study's Table II (at the largest size), accuracy per size and paired differences."""
     largest = max(sizes)
     lines = [
-        f"Accuracy and runtime at {largest} samples per class ({data}): mean ± half-width "
+        f"Scores and runtime at {largest} samples per class ({data}): mean ± half-width "
         f"of the 95 % t-interval over {n_seeds} seed{'s' if n_seeds != 1 else ''} "
-        "(n/a: a single run). Training and test times are wall-clock seconds for the whole "
-        "training and test split, feature extraction included.",
+        "([low, high]: the interval cut at 0 or 100 %; n/a: fewer than 3 seeds). Training "
+        "and test times are wall-clock seconds for the whole training and test split, "
+        "feature extraction included, one-off warm-up (compilation) excluded.",
         "",
-        "| Method | Accuracy | Training | Test |",
-        "|---|---|---|---|",
+        "| Method | Accuracy | Balanced accuracy | ROC AUC | Training | Test |",
+        "|---|---|---|---|---|---|",
     ]
     for method, label in labels.items():
         if method in unavailable:
-            lines.append(f"| {label} | unavailable: {_one_line(unavailable[method])} | - | - |")
+            lines.append(
+                f"| {label} | unavailable: {_one_line(unavailable[method])} | - | - | - | - |"
+            )
             continue
         entry = next(
             e for e in summary if e["method"] == method and e["n_samples_per_class"] == largest
         )
         if entry["n_runs"] == 0:
-            lines.append(f"| {label} | no finished run | - | - |")
+            lines.append(f"| {label} | no finished run | - | - | - | - |")
             continue
         lines.append(
             f"| {label} | {_cell(entry['accuracy'], percent=True)} | "
+            f"{_cell(entry['balanced_accuracy'], percent=True)} | "
+            f"{_cell(entry['roc_auc'], percent=True)} | "
             f"{_cell(entry['train_seconds'], percent=False)} | "
             f"{_cell(entry['test_seconds'], percent=False)} |"
         )
@@ -269,86 +251,31 @@ def markdown_table(
             )
             cells.append(_cell(entry["accuracy"], percent=True) if entry["n_runs"] else "-")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    shown = [
+        d
+        for d in differences
+        if d["n_samples_per_class"] == largest
+        and d["a"] not in unavailable
+        and d["b"] not in unavailable
+    ]
+    if shown:
+        lines += [
+            "",
+            f"Paired accuracy differences at {largest} samples per class (every method "
+            "sees the same splits): mean of A - B over the seeds, 95 % t-interval, "
+            "Wilcoxon signed-rank p-value:",
+            "",
+            "| A - B | Difference |",
+            "|---|---|",
+        ]
+        for d in shown:
+            lines.append(f"| {d['a']} - {d['b']} | {_difference(d)} |")
     return "\n".join(lines) + "\n"
 
 
 def _one_line(text: str, limit: int = 160) -> str:
     text = " ".join(text.split()).replace("|", "/")
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ---------------------------------------------------------------------------------------
-# plots
-
-
-def _series(
-    summary: Sequence[dict[str, Any]], method: str, metric: str
-) -> tuple[list[int], list[float], list[float]]:
-    sizes, means, halves = [], [], []
-    for entry in summary:
-        if entry["method"] != method or entry["n_runs"] == 0:
-            continue
-        stat = entry[metric]
-        if math.isnan(stat["mean"]):
-            continue
-        sizes.append(entry["n_samples_per_class"])
-        means.append(stat["mean"])
-        halves.append(0.0 if stat["ci95"] is None else stat["ci95"])
-    return sizes, means, halves
-
-
-def plot_accuracy(summary: Sequence[dict[str, Any]], labels: dict[str, str], path: Path) -> None:
-    """Accuracy against samples per class, one line per method, 95 % interval bars."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 4.4), layout="constrained")
-    axes = figure.subplots()
-    for method, label in labels.items():
-        sizes, means, halves = _series(summary, method, "accuracy")
-        if sizes:
-            # an accuracy cannot leave [0, 100] %: the t-interval bars are cut there
-            percent = [100 * m for m in means]
-            below = [min(100 * h, p) for p, h in zip(percent, halves, strict=True)]
-            above = [min(100 * h, 100 - p) for p, h in zip(percent, halves, strict=True)]
-            axes.errorbar(
-                sizes,
-                percent,
-                yerr=[below, above],
-                marker="o",
-                capsize=4,
-                label=label,
-            )
-    axes.set_xlabel("training samples per class (before the 80/20 split)")
-    axes.set_ylabel("test accuracy (%)")
-    axes.set_title("Accuracy vs samples per class (mean, 95 % interval within [0, 100])")
-    axes.grid(alpha=0.3)
-    if axes.get_legend_handles_labels()[0]:
-        axes.legend()
-    figure.savefig(path, dpi=120)
-
-
-def plot_train_time(summary: Sequence[dict[str, Any]], labels: dict[str, str], path: Path) -> None:
-    """Training seconds against samples per class, log scale, 95 % interval bars."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 4.4), layout="constrained")
-    axes = figure.subplots()
-    plotted = False
-    for method, label in labels.items():
-        sizes, means, halves = _series(summary, method, "train_seconds")
-        if sizes:
-            # keep the lower bar end positive on the log axis
-            lower = [min(h, 0.9 * m) for m, h in zip(means, halves, strict=True)]
-            axes.errorbar(sizes, means, yerr=[lower, halves], marker="o", capsize=4, label=label)
-            plotted = True
-    if plotted:
-        axes.set_yscale("log")
-        axes.legend()
-    axes.set_xlabel("samples per class")
-    axes.set_ylabel("training time (s, log scale)")
-    axes.set_title("Training time per method (mean, 95 % interval)")
-    axes.grid(alpha=0.3, which="both")
-    figure.savefig(path, dpi=120)
 
 
 # ---------------------------------------------------------------------------------------
@@ -382,7 +309,8 @@ class BenchmarkResult:
         missing).
     summary : list of dict
         One entry per (method, n_samples_per_class): ``n_runs``, ``n_failed`` and, for
-        each metric, ``{"mean": ..., "ci95": half-width or None}``.
+        each metric, ``{"mean", "ci95" (half-width, None under 3 seeds), "low", "high"
+        (the interval's ends, cut to [0, 1] for scores), "n"}``.
     unavailable : dict
         Methods that could not run, mapped to the reason (for example the ImportError).
     labels : dict
@@ -391,6 +319,13 @@ class BenchmarkResult:
         The settings of the run (sizes, seeds, data, random_state, ...).
     out : pathlib.Path or None
         The folder the files were written to.
+    files : dict
+        The files written, by kind (``"results"``, ``"summary"``, ``"table"``, ...).
+    differences : list of dict
+        Paired accuracy differences, one per pair of methods and size: ``a``, ``b``,
+        ``n_samples_per_class``, ``n`` (seeds with both runs finished), ``mean``, ``low``,
+        ``high`` (95 % t-interval, None under 3 seeds) and ``p_value`` (Wilcoxon
+        signed-rank, None under 2 seeds).
     """
 
     runs: list[dict[str, Any]]
@@ -400,6 +335,7 @@ class BenchmarkResult:
     config: dict[str, Any]
     out: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
     def to_markdown(self) -> str:
         """The Table II-shaped Markdown table (also written to ``table.md``)."""
@@ -410,6 +346,7 @@ class BenchmarkResult:
             sizes=self.config["sizes"],
             n_seeds=self.config["n_seeds"],
             data=self.config["data"],
+            differences=self.differences,
         )
 
     def to_frame(self) -> Any:
@@ -439,6 +376,7 @@ class BenchmarkResult:
                 "methods": self.labels,
                 "unavailable": self.unavailable,
                 "summary": self.summary,
+                "paired_differences": self.differences,
             }
         )
 
@@ -475,6 +413,7 @@ def write_outputs(result: BenchmarkResult, out: Path) -> dict[str, Path]:
     )
     files["table"].write_text(result.to_markdown(), encoding="utf-8")
     available = {m: label for m, label in result.labels.items() if m not in result.unavailable}
-    plot_accuracy(result.summary, available, files["accuracy_plot"])
+    n_classes = result.config.get("n_classes", 2)
+    plot_accuracy(result.summary, available, files["accuracy_plot"], chance=1 / n_classes)
     plot_train_time(result.summary, available, files["train_time_plot"])
     return files
