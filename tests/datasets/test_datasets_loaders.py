@@ -530,3 +530,46 @@ def test_unreadable_root_says_so(folder_tree, monkeypatch):
     _deny_listing(monkeypatch, folder_tree)
     with pytest.raises(PermissionError, match=r"cannot be listed.*give read access"):
         load_image_folder(folder_tree, cache=False)
+
+
+def test_unreadable_file_in_a_balanced_subset_is_replaced(tmp_path):
+    # issue 16: with n_samples_per_class, an unreadable file of the drawn subset used to be
+    # dropped, leaving the subset unbalanced; it is replaced by another file of its class
+    root = tmp_path / "cells"
+    for name in ("healthy", "blast"):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            value = 40 + 10 * i if name == "healthy" else 150 + 10 * i
+            imsave(
+                root / name / f"{name}_{i}_a_longer_name.png",
+                np.full((16, 16, 3), value, np.uint8),
+                check_contrast=False,
+            )
+    # draw once with every file readable, then break two of the drawn blasts
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        full = load_image_folder(
+            root, image_size=8, n_samples_per_class=3, random_state=1, cache=False
+        )
+    drawn = [Path(f) for f, c in zip(full.filenames, full.class_names, strict=True) if c == "blast"]
+    for path in drawn[:2]:
+        path.write_bytes(b"\x89PNG broken")
+    data, messages = _call_recording_warnings(
+        load_image_folder, root, image_size=8, n_samples_per_class=3, random_state=1, cache=False
+    )
+    assert "Skipping unreadable image file" in messages
+    assert np.bincount(data.target).tolist() == [3, 3]
+    assert sorted(Path(p).name for p in data.skipped_files) == sorted(p.name for p in drawn[:2])
+    kept = {Path(f).name for f in data.filenames}
+    assert drawn[2].name in kept
+    assert not {p.name for p in drawn[:2]} & kept
+    # every image belongs to the class it is labelled with (blasts are the bright ones)
+    bright = data.images.reshape(len(data.images), -1).mean(axis=1) > 100
+    np.testing.assert_array_equal(bright, data.class_names == "blast")
+    # too few readable files left in a class: a clear error naming the class
+    for path in (root / "blast").iterdir():
+        path.write_bytes(b"\x89PNG broken")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ValueError, match="Class 'blast' has fewer than 3 readable images"):
+            load_image_folder(root, image_size=8, n_samples_per_class=3, cache=False)

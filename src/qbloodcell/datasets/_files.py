@@ -183,8 +183,14 @@ def read_selection(
     progress: bool,
     unreadable_folders: list[str],
 ) -> Bunch:
-    """Subsample (optionally), read the files, and drop the unreadable ones with a warning."""
+    """Subsample (optionally), read the files, and drop the unreadable ones with a warning.
+
+    With ``n_samples_per_class``, an unreadable file of the drawn subset is replaced by
+    another file of its class (drawn at random from the files not yet chosen), so that
+    the subset stays balanced; a class without enough readable files raises ValueError.
+    """
     paths = np.array(files)
+    all_paths, all_classes, all_labels = paths, classes, labels
     if n_samples_per_class is not None:
         # sample over the class names so that an error names the class, not its number
         chosen = balanced_indices(
@@ -208,16 +214,22 @@ def read_selection(
 
     cache_dir = None if cache is False else get_cache_dir() if cache is True else Path(cache)
     images, reasons = read_through_cache(paths.tolist(), image_size, cache_dir, read)
+    if n_samples_per_class is not None and any(reasons):
+        failed = [str(path) for path, reason in zip(paths, reasons, strict=True) if reason]
+        _warn_unreadable(paths, reasons)
+        images, reasons, paths, classes, labels = _replace_unreadable(
+            (images, reasons, paths, classes, labels),
+            chosen,
+            (all_paths, all_classes, all_labels),
+            target_names,
+            random_state,
+            lambda selected: read_through_cache(selected, image_size, cache_dir, read),
+        )
+        unreadable_folders = [*unreadable_folders, *failed]
+    else:
+        _warn_unreadable(paths, reasons)
 
     readable = np.array([not reason for reason in reasons], dtype=bool)
-    for path, reason in zip(paths, reasons, strict=True):
-        if reason:
-            warnings.warn(
-                f"Skipping unreadable image file {str(path)!r} ({reason}); it is listed in "
-                "skipped_files.",
-                UserWarning,
-                stacklevel=3,
-            )
     if not readable.any():
         raise ValueError(
             f"None of the {len(paths)} image files could be read; the first failure: "
@@ -230,3 +242,68 @@ def read_selection(
         filenames=paths[readable],
         skipped_files=[*unreadable_folders, *(str(p) for p in paths[~readable])],
     )
+
+
+def _warn_unreadable(paths: np.ndarray, reasons: list[str]) -> None:
+    for path, reason in zip(paths, reasons, strict=True):
+        if reason:
+            warnings.warn(
+                f"Skipping unreadable image file {str(path)!r} ({reason}); it is listed in "
+                "skipped_files.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def _replace_unreadable(
+    selection: tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray],
+    chosen: np.ndarray,
+    pool: tuple[np.ndarray, np.ndarray, np.ndarray],
+    target_names: np.ndarray,
+    random_state: Any,
+    read: Any,
+) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Put a readable file of the same class in place of each unreadable one, in place."""
+    images, reasons, paths, classes, labels = selection
+    pool_paths, pool_classes, pool_labels = pool
+    reasons = list(reasons)
+    # object arrays: a replacement path may be longer than the one it replaces
+    paths, classes = paths.astype(object), classes.astype(object)
+    rng = np.random.default_rng(np.random.SeedSequence(_seed_entropy(random_state)))
+    taken = np.zeros(pool_paths.shape[0], dtype=bool)
+    taken[chosen] = True
+    # the files of each class not drawn, in a random order: the replacements, in turn
+    reserve = {
+        label: list(rng.permutation(np.flatnonzero((pool_labels == label) & ~taken)))
+        for label in np.unique(labels)
+    }
+    while True:
+        slots = [i for i, reason in enumerate(reasons) if reason]
+        if not slots:
+            break
+        picks = []
+        for i in slots:
+            if not reserve[labels[i]]:
+                n_class = int(np.sum(pool_labels == labels[i]))
+                n_wanted = int(np.sum(labels == labels[i]))
+                raise ValueError(
+                    f"Class {str(target_names[labels[i]])!r} has fewer than {n_wanted} readable "
+                    f"images among its {n_class} files (each unreadable one was warned "
+                    "about): choose a smaller n_samples_per_class or fix those files."
+                )
+            picks.append((i, int(reserve[labels[i]].pop(0))))
+        new_images, new_reasons = read([str(pool_paths[j]) for _, j in picks])
+        for (i, j), image, reason in zip(picks, new_images, new_reasons, strict=True):
+            paths[i], classes[i], labels[i] = pool_paths[j], pool_classes[j], pool_labels[j]
+            images[i], reasons[i] = image, reason
+        _warn_unreadable(paths[[i for i, _ in picks]], [reasons[i] for i, _ in picks])
+    return images, reasons, np.array(paths.tolist()), np.array(classes.tolist()), labels
+
+
+def _seed_entropy(random_state: Any) -> int:
+    """An integer seed from ``random_state`` (drawn from it when it is a generator)."""
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    return int(random_state.randint(2**31))

@@ -120,8 +120,9 @@ def load_image_folder(
         grouping; every other folder must be mapped by it.
     n_samples_per_class : int or None, default=None
         If given, draw this many files at random from every class of the target (with
-        :func:`balanced_indices`) before reading, so that only those files are read.
-        ``None`` reads every image.
+        :func:`balanced_indices`) before reading, so that only those files are read. An
+        unreadable file of the draw is replaced by another file of its class, so that
+        the classes stay balanced. ``None`` reads every image.
     random_state : int, RandomState instance or None, default=None
         Seeds the draw of ``n_samples_per_class``.
     n_jobs : int or None, default=-1

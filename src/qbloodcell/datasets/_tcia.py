@@ -134,7 +134,8 @@ def load_aml_cytomorphology(
     n_samples_per_class : int or None, default=None
         If given, draw this many files at random from every target class (healthy and
         AML for ``"binary"``, each morphology otherwise) before reading anything, so that
-        only those files are read. ``None`` reads every image.
+        only those files are read; an unreadable file of the draw is replaced by another
+        of its class. ``None`` reads every image.
     random_state : int, RandomState instance or None, default=None
         Seeds the draw of ``n_samples_per_class``.
     n_jobs : int or None, default=-1
