@@ -302,7 +302,6 @@ def _accuracies(out):
 DASK_ARGV = ["benchmark", "--methods", "dense", "--sizes", "10", "--seeds", "2", "--no-progress"]
 
 
-@pytest.mark.slow
 def test_dask_from_the_cli_with_no_client_anywhere(tmp_path):
     """The user's first way in: ``--backend dask`` with no cluster and no default client."""
     distributed = pytest.importorskip("distributed", reason="needs dask.distributed")
