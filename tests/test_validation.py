@@ -46,7 +46,7 @@ from qbloodcell._validation import (
     validate_params,
 )
 from qbloodcell.baselines import CNNClassifier, _dense, make_dense_classifier
-from qbloodcell.benchmark import _runner, run_benchmark
+from qbloodcell.benchmark import StudyProtocol, _protocol, _runner, run_benchmark
 from qbloodcell.datasets import _sampling, _synthetic, balanced_indices, make_blood_cells
 from qbloodcell.ep import EquilibriumPropagationClassifier
 from qbloodcell.features import BloodCellFeatures
@@ -312,6 +312,7 @@ FUNCTIONS = [
     ),
     (make_dense_classifier, _dense._MAKE_DENSE_CLASSIFIER_SPECS, {}, ()),
     (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
+    (StudyProtocol, _protocol._STUDY_PROTOCOL_SPECS, {}, ()),
     (
         run_benchmark,
         _runner._RUN_BENCHMARK_SPECS,

@@ -34,6 +34,7 @@ COLUMNS: tuple[str, ...] = (
     "target",
     "data_id",
     "settings",
+    "protocol",
 )
 _INT_COLUMNS = ("n_samples_per_class", "seed", "n_train", "n_test", "random_state")
 _FLOAT_COLUMNS = (

@@ -36,6 +36,14 @@ from qbloodcell._validation import (
     check_arguments,
 )
 from qbloodcell.benchmark._methods import MethodSpec, resolve_methods
+from qbloodcell.benchmark._protocol import (
+    StudyProtocol,
+    adapt_estimator,
+    describe,
+    fit_with_protocol,
+    resolve_protocol,
+    select_subset,
+)
 from qbloodcell.benchmark._report import (
     BenchmarkResult,
     ResultsWriter,
@@ -92,6 +100,12 @@ _RUN_BENCHMARK_SPECS: dict[str, list[Spec]] = {
     "progress": [Boolean()],
     "random_state": [NoneValue(), Integer(0)],
     "quick": [Boolean()],
+    "protocol": [
+        InstanceOf(
+            (str, list, tuple, StudyProtocol),
+            "'paper', 'study-code', a switch name, a list of switch names or a StudyProtocol",
+        )
+    ],
 }
 
 
@@ -105,6 +119,7 @@ class _Task:
     train: np.ndarray
     test: np.ndarray
     feature_seconds_per_image: float
+    protocol: StudyProtocol | None = None
 
 
 def run_benchmark(
@@ -125,6 +140,7 @@ def run_benchmark(
     progress: bool = True,
     random_state: int | None = 0,
     quick: bool = False,
+    protocol: Any = "paper",
 ) -> BenchmarkResult:
     """Run the study's benchmark: methods x samples per class x seeds.
 
@@ -216,6 +232,17 @@ def run_benchmark(
         CNN and EP (see ``qbloodcell.benchmark._methods.QUICK_SETTINGS``; the VQC and the
         dense network are fast enough as they are). Not the
         study's protocol; say so when you report its numbers.
+    protocol : str, list of str or StudyProtocol, default="paper"
+        The protocol audit (:ref:`protocol_audit`): ``"paper"`` is the protocol above,
+        ``"study-code"`` turns on every undeclared choice of the study's published code,
+        a switch name or a list of them turns on those only: ``"scale-on-all"``,
+        ``"select-on-test"``, ``"vqc-search-on-test"``, ``"directory-order"``,
+        ``"study-ansatz"``, ``"study-features"`` (see
+        :class:`~qbloodcell.benchmark.StudyProtocol`, which also sets the VQC search's
+        budget and target). Every switch but ``"paper"`` lets the test split leak into
+        training or model selection, or changes the method: its accuracies are not
+        honest estimates. The protocol is recorded in every row and in the summary, and a
+        resumed run must use the same one.
 
     Returns
     -------
@@ -271,9 +298,11 @@ def run_benchmark(
             "progress": progress,
             "random_state": random_state,
             "quick": quick,
+            "protocol": protocol,
         },
         _RUN_BENCHMARK_SPECS,
     )
+    protocol = resolve_protocol(protocol)
     if sizes is None:
         sizes = QUICK_SIZES if quick else STUDY_SIZES
     size_list = [int(sizes)] if isinstance(sizes, Integral) else [int(size) for size in sizes]
@@ -303,13 +332,15 @@ def run_benchmark(
 
     out_dir = None if out is None else Path(out)
     finished: list[dict[str, Any]] = []
-    settings = {spec.name: _settings_id(spec, quick) for spec in specs}
+    settings = {spec.name: _settings_id(spec, quick, protocol.name) for spec in specs}
     if out_dir is not None:
-        finished = _prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
+        finished = _prepare_out(
+            out_dir, resume, overwrite, random_state, target, data_id, settings, protocol.name
+        )
 
     # the subsets and splits are the same for every method: paired comparisons
     splits = {
-        (size, seed): _split(y, size, seed, random_state)
+        (size, seed): _split(y, size, seed, random_state, protocol)
         for size in sizes
         for seed in range(n_seeds)
     }
@@ -341,7 +372,10 @@ def run_benchmark(
                     continue
                 train, test = splits[size, seed]
                 estimator = spec.build(_model_seed(random_state, size, seed))
-                tasks.append(_Task(spec.name, size, seed, estimator, "images", train, test, 0.0))
+                estimator = adapt_estimator(estimator, protocol, spec.name)
+                tasks.append(
+                    _Task(spec.name, size, seed, estimator, "images", train, test, 0.0, protocol)
+                )
     if cache_features:
         _cache_features(tasks, images, payload)
 
@@ -360,6 +394,7 @@ def run_benchmark(
         "backend": backend,
         "cache_features": cache_features,
         "pipelines": {spec.name: spec.pipeline for spec in specs},
+        "protocol": describe(protocol),
     }
     new_rows: list[dict[str, Any]] = []
     writer = None if out_dir is None else ResultsWriter(out_dir / "results.csv")
@@ -383,6 +418,7 @@ def run_benchmark(
                 "target": target,
                 "data_id": data_id,
                 "settings": settings[task.method],
+                "protocol": protocol.name,
             }
             new_rows.append(row)
             if writer is not None:
@@ -518,12 +554,12 @@ def _model_seed(random_state: int, size: int, seed: int) -> int:
     return int(_seeds(random_state, size, seed)[2])
 
 
-def _split(y: np.ndarray, size: int, seed: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
-    from qbloodcell.datasets import balanced_indices
-
+def _split(
+    y: np.ndarray, size: int, seed: int, random_state: int, protocol: StudyProtocol | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     subset_seed, split_seed, _ = (int(s) for s in _seeds(random_state, size, seed))
     try:
-        subset = balanced_indices(y, size, random_state=subset_seed)
+        subset = select_subset(y, size, protocol or StudyProtocol(), random_state=subset_seed)
     except ValueError as exc:
         raise ValueError(f"Cannot draw {size} images per class (sizes): {exc}") from exc
     train, test = train_test_split(
@@ -532,9 +568,11 @@ def _split(y: np.ndarray, size: int, seed: int, random_state: int) -> tuple[np.n
     return np.sort(train), np.sort(test)
 
 
-def _settings_id(spec: MethodSpec, quick: bool) -> str:
-    """A short hash of how a method is trained: its pipeline description and the preset."""
+def _settings_id(spec: MethodSpec, quick: bool, protocol: str = "paper") -> str:
+    """A short hash of how a method is trained: its pipeline, the preset and the protocol."""
     text = f"{spec.pipeline}|quick={bool(quick)}"
+    if protocol != "paper":
+        text += f"|protocol={protocol}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -546,6 +584,7 @@ def _prepare_out(
     target: str,
     data_id: str,
     settings: dict[str, str],
+    protocol: str = "paper",
 ) -> list[dict[str, Any]]:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out={str(out)!r} is a file; give a folder for the results.")
@@ -572,6 +611,7 @@ def _prepare_out(
         ("random_state", random_state),
         ("target", target),
         ("data_id", data_id),
+        ("protocol", protocol),
     ):
         found = sorted({str(r[name]) for r in rows} - {str(expected)})
         if found:
@@ -682,8 +722,12 @@ def _fit_and_score(
     test: np.ndarray,
     feature_seconds_per_image: float,
     n_threads: int = 1,
+    protocol: StudyProtocol | None = None,
 ) -> dict[str, Any]:
     """Fit on the training split, score on the test split; never raises for a bad fit.
+
+    The fit follows ``protocol`` (:func:`~qbloodcell.benchmark._protocol.fit_with_protocol`;
+    None or ``"paper"``: ``estimator.fit`` on the training split only).
 
     The fit runs inside ``joblib.parallel_config(n_jobs=n_threads)``, so that the steps
     whose ``n_jobs`` is None (every built-in method) use the cores this fit has: all of
@@ -712,7 +756,9 @@ def _fit_and_score(
         try:
             X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
             start = time.perf_counter()
-            estimator.fit(X_train, y_train)
+            estimator = fit_with_protocol(
+                estimator, X_train, y_train, X_test, y_test, protocol or StudyProtocol()
+            )
             fit_seconds = time.perf_counter() - start
             start = time.perf_counter()
             y_pred = estimator.predict(X_test)
@@ -799,6 +845,7 @@ def _execute(
                     task.test,
                     task.feature_seconds_per_image,
                     n_threads,
+                    task.protocol,
                 ),
             )
     else:
@@ -817,6 +864,7 @@ def _execute(
                 task.test,
                 task.feature_seconds_per_image,
                 n_threads,
+                task.protocol,
             )
             for i, task in enumerate(tasks)
         )
@@ -873,6 +921,8 @@ def _execute_dask(
                 task.train,
                 task.test,
                 task.feature_seconds_per_image,
+                1,
+                task.protocol,
                 pure=False,
             )
             index[future.key] = i
