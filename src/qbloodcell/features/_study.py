@@ -11,39 +11,26 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from qbloodcell.features._kernels import (
-    convex_area,
-    eccentricity,
+from qbloodcell.features._edges import sobel_magnitude
+from qbloodcell.features._glcm import (
     glcm_properties,
     homogeneity_table,
     pair_count_buffer,
     quantize,
-    sobel_magnitude,
 )
+from qbloodcell.features._layout import (
+    STUDY_CODE_FEATURE_GROUPS,
+    STUDY_CODE_FEATURE_NAMES,
+    group_slice,
+)
+from qbloodcell.features._morphology import convex_area, eccentricity
 
-#: Names of the 20 features of the study's published code, in their order.
-STUDY_CODE_FEATURE_NAMES: tuple[str, ...] = (
-    "intensity_mean",
-    "intensity_std",
-    "intensity_p25",
-    "intensity_p75",
-    "intensity_median",
-    "glcm0_contrast",
-    "glcm0_dissimilarity",
-    "glcm0_homogeneity",
-    "glcm0_energy",
-    "glcm0_correlation",
-    "bright_region_area_fraction",
-    "bright_region_extent",
-    "bright_region_eccentricity",
-    "bright_region_solidity",
-    "sobel_mean",
-    "sobel_std",
-    "sobel_max",
-    "fft_magnitude_mean",
-    "fft_magnitude_std",
-    "fft_magnitude_max",
-)
+INTENSITY = group_slice(STUDY_CODE_FEATURE_GROUPS, "intensity")
+GLCM = group_slice(STUDY_CODE_FEATURE_GROUPS, "glcm")
+MORPHOLOGY = group_slice(STUDY_CODE_FEATURE_GROUPS, "morphology")
+EDGES = group_slice(STUDY_CODE_FEATURE_GROUPS, "edges")
+FREQUENCY = group_slice(STUDY_CODE_FEATURE_GROUPS, "frequency")
+
 
 # 8-connectivity, as skimage.measure.label's default for 2-D images
 _EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
@@ -77,14 +64,14 @@ def study_code_features(images: np.ndarray, *, glcm_levels: int, glcm_distance: 
         x = np.ascontiguousarray(minmax_normalise(images[index]))
         row = out[index]
         p25, median, p75 = np.percentile(x, [25.0, 50.0, 75.0])
-        row[0:5] = (x.mean(), x.std(), p25, p75, median)
+        row[INTENSITY] = (x.mean(), x.std(), p25, p75, median)
         quantize(x, glcm_levels, quantized)
-        glcm_properties(quantized, offsets, glcm_levels, pair_counts, terms, row[5:10])
-        row[10:14] = _bright_region(x, points, hull)
+        glcm_properties(quantized, offsets, glcm_levels, pair_counts, terms, row[GLCM])
+        row[MORPHOLOGY] = _bright_region(x, points, hull)
         sobel_magnitude(x, magnitude)
-        row[14:17] = (magnitude.mean(), magnitude.std(), magnitude.max())
+        row[EDGES] = (magnitude.mean(), magnitude.std(), magnitude.max())
         spectrum = np.abs(np.fft.fft2(x))
-        row[17:20] = (spectrum.mean(), spectrum.std(), spectrum.max())
+        row[FREQUENCY] = (spectrum.mean(), spectrum.std(), spectrum.max())
     return out
 
 

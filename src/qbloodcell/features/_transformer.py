@@ -13,37 +13,18 @@ from qbloodcell._images import MIN_IMAGE_SIDE, check_images
 from qbloodcell._parallel import effective_n_jobs
 from qbloodcell._validation import Integer, NJobs, NoneValue, Options, Real, Spec, validate_params
 from qbloodcell.features._fft import frequency_features
-from qbloodcell.features._kernels import (
-    N_KERNEL_FEATURES,
-    PERIMETER_WEIGHTS,
-    batch_features,
-    homogeneity_table,
+from qbloodcell.features._glcm import homogeneity_table
+from qbloodcell.features._kernels import batch_features
+from qbloodcell.features._layout import (
+    FEATURE_NAMES,
+    FREQUENCY_START,
+    FREQUENCY_STOP,
+    INTENSITY_MAX,
+    INTENSITY_MIN,
+    STUDY_CODE_FEATURE_NAMES,
 )
-from qbloodcell.features._study import STUDY_CODE_FEATURE_NAMES, study_code_features
-
-#: Names of the 20 features, in the order of Table I of the study.
-FEATURE_NAMES: tuple[str, ...] = (
-    "intensity_mean",
-    "intensity_std",
-    "intensity_min",
-    "intensity_max",
-    "intensity_median",
-    "glcm_contrast",
-    "glcm_dissimilarity",
-    "glcm_homogeneity",
-    "glcm_energy",
-    "glcm_correlation",
-    "cell_area",
-    "cell_perimeter",
-    "cell_eccentricity",
-    "cell_solidity",
-    "edge_density",
-    "edge_magnitude_mean",
-    "edge_magnitude_std",
-    "fft_low_frequency_energy",
-    "fft_high_frequency_energy",
-    "fft_spectral_centroid",
-)
+from qbloodcell.features._morphology import PERIMETER_WEIGHTS
+from qbloodcell.features._study import study_code_features
 
 #: The feature sets of ``BloodCellFeatures(feature_set=...)`` and their names.
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
@@ -313,8 +294,8 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
             )
         finally:
             numba.set_num_threads(previous)
-        constant = out[:, 2] == out[:, 3]
-        out[:, N_KERNEL_FEATURES:] = frequency_features(
+        constant = out[:, INTENSITY_MIN] == out[:, INTENSITY_MAX]
+        out[:, FREQUENCY_START:FREQUENCY_STOP] = frequency_features(
             images,
             constant,
             low_cutoff=float(self.low_frequency_cutoff),
