@@ -101,12 +101,14 @@ def method_dict(names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def run_dataset(name: str, n_seeds: int, vqc_budget: int) -> dict[str, Any] | None:
+    """Run every protocol on one data set; returns the record also written as JSON."""
     spec = DATASETS[name]
     if spec["data"] is not None and not Path(spec["data"]).exists():
         print(f"{name}: skipped, {spec['data']} is absent")
         return None
     runs: dict[str, list[dict[str, Any]]] = {}
     seconds: dict[str, float] = {}
+    record: dict[str, Any] = {}
     for protocol_name in ("paper", *PROTOCOL_SWITCHES, "study-code"):
         methods = METHODS if protocol_name == "paper" else APPLIES[protocol_name]
         protocol = StudyProtocol.from_switches(protocol_name, vqc_search_budget=vqc_budget)
@@ -137,24 +139,25 @@ def run_dataset(name: str, n_seeds: int, vqc_budget: int) -> dict[str, Any] | No
             f"{seconds[protocol_name]:.0f} s",
             flush=True,
         )
-    record = {
-        "dataset": name,
-        "label": spec["label"],
-        "sizes": list(spec["sizes"]),
-        "n_seeds": n_seeds,
-        "vqc_search_budget": vqc_budget,
-        "cnn_max_iter": CNN_MAX_ITER,
-        "seconds": seconds,
-        "runs": runs,
-    }
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(record, indent=1))
+        record = {
+            "dataset": name,
+            "label": spec["label"],
+            "sizes": list(spec["sizes"]),
+            "n_seeds": n_seeds,
+            "vqc_search_budget": vqc_budget,
+            "cnn_max_iter": CNN_MAX_ITER,
+            "seconds": seconds,
+            "runs": runs,
+        }
+        # written after every protocol: an interrupted audit keeps what it measured
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
 
 
 def paired(record: dict[str, Any], protocol: str, method: str) -> dict[str, Any] | None:
     """Mean accuracies and the paired switch - paper difference with a 95 % t-interval."""
-    if method not in APPLIES[protocol]:
+    if method not in APPLIES[protocol] or protocol not in record["runs"]:
         return None
 
     def by_key(rows: list[dict[str, Any]]) -> dict[tuple[int, int], float]:
@@ -199,7 +202,9 @@ def table_rows(record: dict[str, Any]) -> list[list[str]]:
         cells = [protocol]
         for method in METHODS:
             entry = paired(record, protocol, method)
-            if entry is None:
+            if protocol not in record["runs"]:
+                cells.append("not run")
+            elif entry is None:
                 cells.append("n/a")
             else:
                 cells.append(
