@@ -10,7 +10,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 import qbloodcell
 from qbloodcell import cli
-from qbloodcell.benchmark import _methods
+from qbloodcell.benchmark import StudyProtocol, _methods
 
 
 def test_version(capsys):
@@ -90,6 +90,11 @@ def test_arguments_reach_run_benchmark(monkeypatch, tmp_path, capsys):
             "--random-state",
             "7",
             "--no-progress",
+            "--protocol",
+            "study-ansatz",
+            "scale-on-all",
+            "--vqc-search-budget",
+            "20",
         ]
     )
     assert seen == {
@@ -108,6 +113,7 @@ def test_arguments_reach_run_benchmark(monkeypatch, tmp_path, capsys):
         "progress": False,
         "random_state": 7,
         "quick": True,
+        "protocol": StudyProtocol(scale_on_all=True, study_ansatz=True, vqc_search_budget=20),
     }
     # Ctrl-C: a hint to resume and exit status 130, no traceback
     assert status == 130

@@ -77,6 +77,18 @@ def test_list_of_images_of_different_sizes(rng):
     np.testing.assert_allclose(out[1], images[1])
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("channels", [None, 3, 4])
+@pytest.mark.parametrize("mode", ["gray", "rgb"])
+def test_list_and_array_give_the_same_bits(rng, dtype, channels, mode):
+    # issue 13: one conversion path, whatever the container
+    shape = (5, 24, 24) if channels is None else (5, 24, 24, channels)
+    batch = rng.integers(0, np.iinfo(dtype).max + 1, shape).astype(dtype)
+    from_array = check_images(batch, image_size=None, mode=mode)
+    from_list = check_images(list(batch), image_size=None, mode=mode)
+    np.testing.assert_array_equal(from_list, from_array)
+
+
 def test_rgb_mode_repeats_gray_channels(rng):
     batch = rng.random((2, 64, 64))
     out = check_images(batch, mode="rgb")

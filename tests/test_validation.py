@@ -46,7 +46,7 @@ from qbloodcell._validation import (
     validate_params,
 )
 from qbloodcell.baselines import CNNClassifier, _dense, make_dense_classifier
-from qbloodcell.benchmark import _runner, run_benchmark
+from qbloodcell.benchmark import StudyProtocol, _protocol, _runner, run_benchmark
 from qbloodcell.calibration import compare_feature_distributions, plot_feature_distributions
 from qbloodcell.datasets import _sampling, _synthetic, balanced_indices, make_blood_cells
 from qbloodcell.ep import EquilibriumPropagationClassifier
@@ -331,6 +331,7 @@ FUNCTIONS = [
         _SAMPLES,
     ),
     (ZeroNoiseExtrapolation, _mitigation._ZNE_SPECS, {}, ()),
+    (StudyProtocol, _protocol._STUDY_PROTOCOL_SPECS, {}, ()),
     (
         gradient_variance,
         _diagnostics._GRADIENT_VARIANCE_SPECS,

@@ -86,16 +86,7 @@ def check_images(
 
     if isinstance(images, np.ndarray):
         batch = _check_array_batch(images, argument)
-        if mode == "gray" and batch.ndim == 4 and batch.shape[3] == 3 and batch.dtype in _SCALES:
-            # integer RGB straight to gray in one parallel pass: no float RGB copy
-            from qbloodcell._images_kernels import integer_rgb_luminance
-
-            weights = GRAY_WEIGHTS / _SCALES[batch.dtype]
-            converted = np.empty(batch.shape[:3])
-            integer_rgb_luminance(batch, weights[0], weights[1], weights[2], converted)
-        else:
-            converted = _to_float(batch, argument, index=None)
-        converted = _convert_channels(converted, mode, batched=True)
+        converted = _convert(batch, mode, argument, index=None)
         if image_size is not None and converted.shape[1:3] != (image_size, image_size):
             converted = np.stack([_resize(image, image_size) for image in converted])
         return np.ascontiguousarray(converted, dtype=np.float64)
@@ -107,8 +98,7 @@ def check_images(
         first_shape = None
         for index, image in enumerate(images):
             array = _check_single_image(image, argument, index)
-            array = _to_float(array, argument, index=index)
-            array = _convert_channels(array, mode, batched=False)
+            array = _convert(array[np.newaxis], mode, argument, index=index)[0]
             if image_size is not None:
                 if array.shape[:2] != (image_size, image_size):
                     array = _resize(array, image_size)
@@ -184,6 +174,24 @@ def _check_side(shape: tuple[int, ...], argument: str, index: int | None) -> Non
             f"{where} holds images of {shape[0]} x {shape[1]} pixels; at least "
             f"{MIN_IMAGE_SIDE} x {MIN_IMAGE_SIDE} is required."
         )
+
+
+def _convert(batch: np.ndarray, mode: str, argument: str, index: int | None) -> np.ndarray:
+    """A batch ``(n, H, W[, C])`` to float64 gray or RGB in [0, 1]: the one conversion path.
+
+    An array batch and a list of images (each converted as a batch of one) take the same
+    operations in the same order, so the same images give the same bits either way.
+    """
+    if mode == "gray" and batch.ndim == 4 and batch.shape[3] == 3 and batch.dtype in _SCALES:
+        # integer RGB straight to gray in one parallel pass: no float RGB copy
+        from qbloodcell._images_kernels import integer_rgb_luminance
+
+        weights = GRAY_WEIGHTS / _SCALES[batch.dtype]
+        converted = np.empty(batch.shape[:3])
+        integer_rgb_luminance(batch, weights[0], weights[1], weights[2], converted)
+        return converted
+    converted = _to_float(batch, argument, index=index)
+    return _convert_channels(converted, mode, batched=True)
 
 
 def _to_float(array: np.ndarray, argument: str, index: int | None) -> np.ndarray:

@@ -63,6 +63,7 @@ def _in_cli_words(message: str) -> str:
 
 def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     from qbloodcell.benchmark._methods import DEFAULT_METHODS, builtin_methods
+    from qbloodcell.benchmark._protocol import PROTOCOL_SWITCHES
     from qbloodcell.benchmark._runner import DEFAULT_SEEDS, STUDY_SIZES
 
     parser = _Parser(
@@ -173,6 +174,24 @@ def _build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     bench.add_argument(
         "--random-state", type=int, default=0, metavar="N", help="seed of everything (default: 0)"
     )
+    bench.add_argument(
+        "--protocol",
+        nargs="+",
+        default=["paper"],
+        metavar="SWITCH",
+        help=(
+            "protocol audit: 'paper' (default, the honest protocol), 'study-code' (every "
+            "undeclared choice of the study's code) or one or more switches: "
+            f"{' '.join(PROTOCOL_SWITCHES)}"
+        ),
+    )
+    bench.add_argument(
+        "--vqc-search-budget",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fits of the VQC search on test with --protocol vqc-search-on-test (default 174)",
+    )
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser, bench
 
@@ -215,7 +234,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if class_mapping is not None and args.data is None:
         bench_parser.error("--class-mapping needs --data: synthetic images have their labels.")
 
-    from qbloodcell.benchmark import run_benchmark
+    from qbloodcell.benchmark import StudyProtocol, run_benchmark
+
+    try:
+        presets = ("paper", "study-code")
+        names = args.protocol
+        protocol = StudyProtocol.from_switches(
+            names[0] if len(names) == 1 and names[0] in presets else names,
+            **(
+                {}
+                if args.vqc_search_budget is None
+                else {"vqc_search_budget": args.vqc_search_budget}
+            ),
+        )
+    except (TypeError, ValueError) as exc:
+        bench_parser.error(f"--protocol: {exc}")
 
     try:
         with warnings.catch_warnings():
@@ -237,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 progress=not args.no_progress,
                 random_state=args.random_state,
                 quick=args.quick,
+                protocol=protocol,
             )
     except KeyboardInterrupt:
         print(

@@ -152,3 +152,48 @@ def varied_images(seed: int = 0, n_drawn: int = 40, size: int = 64) -> np.ndarra
     two_equal_squares[size - 6 : size - 2, size - 6 : size - 2] = 0.2
     images.append(two_equal_squares)
     return np.stack(images)
+
+
+def study_code_reference(image: np.ndarray, *, levels: int = 256, distance: int = 1) -> np.ndarray:
+    """The 20 features of the study's published code for one image, with scikit-image.
+
+    The definitions of ``BloodCellFeatures(feature_set="study-code")``: min-max
+    normalisation, then intensity percentiles, GLCM at angle 0, the first labelled region
+    brighter than the mean, Sobel and FFT-magnitude statistics.
+    """
+    image = np.asarray(image, dtype=np.float64)
+    span = image.max() - image.min()
+    x = (image - image.min()) / span if span > 0 else np.zeros_like(image)
+    intensity = [x.mean(), x.std(), np.percentile(x, 25), np.percentile(x, 75), np.median(x)]
+    glcm = graycomatrix(
+        quantize(x, levels),
+        distances=[distance],
+        angles=[0.0],
+        levels=levels,
+        symmetric=True,
+        normed=True,
+    )
+    names = ("contrast", "dissimilarity", "homogeneity", "energy", "correlation")
+    texture = [graycoprops(glcm, name)[0, 0] for name in names]
+    regions = regionprops(label(x > x.mean()))
+    if regions:
+        first = regions[0]
+        assert first.label == 1
+        shape = [first.area / x.size, first.extent, first.eccentricity, first.solidity]
+    else:
+        shape = [0.0, 0.0, 0.0, 0.0]
+    magnitude = sobel(x)
+    spectrum = np.abs(np.fft.fft2(x))
+    return np.array(
+        [
+            *intensity,
+            *texture,
+            *shape,
+            magnitude.mean(),
+            magnitude.std(),
+            magnitude.max(),
+            spectrum.mean(),
+            spectrum.std(),
+            spectrum.max(),
+        ]
+    )

@@ -197,6 +197,14 @@ def test_no_nan_on_degenerate_images():
     np.testing.assert_array_equal(features[:2, 17:], 0.0)
 
 
+def test_list_and_array_of_the_same_images_give_the_same_features():
+    # issue 13: uint8 RGB smears as one array and as a list gave GLCM features up to 5e-3
+    # apart (the gray conversion rounded differently, moving quantisation levels)
+    X, _ = make_blood_cells(50, random_state=0, return_X_y=True)
+    features = BloodCellFeatures()
+    np.testing.assert_array_equal(features.transform(list(X)), features.transform(X))
+
+
 def test_tags_declare_image_input():
     tags = BloodCellFeatures().__sklearn_tags__()
     assert tags.requires_fit is False

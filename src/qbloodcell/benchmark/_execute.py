@@ -26,6 +26,7 @@ from sklearn.utils import _safe_indexing
 
 from qbloodcell._parallel import effective_n_jobs
 from qbloodcell.benchmark._plan import Task
+from qbloodcell.benchmark._protocol import StudyProtocol, fit_with_protocol
 
 #: Methods already warmed up in this process (one warm-up per method and worker).
 _WARMED_UP: set[str] = set()
@@ -40,8 +41,13 @@ def _fit_and_score(
     train: np.ndarray,
     test: np.ndarray,
     feature_seconds_per_image: float,
+    protocol: StudyProtocol | None = None,
 ) -> dict[str, Any]:
-    """Fit on the training split, score on the test split; never raises for a bad fit."""
+    """Fit on the training split, score on the test split; never raises for a bad fit.
+
+    The fit follows ``protocol`` (:func:`~qbloodcell.benchmark._protocol.fit_with_protocol`;
+    None or ``"paper"``: ``estimator.fit`` on the training split only).
+    """
     y_train, y_test = y[train], y[test]
     row: dict[str, Any] = {
         "n_train": int(train.size),
@@ -68,7 +74,9 @@ def _fit_and_score(
             cpu_start = time.process_time()
             start = time.perf_counter()
             # the benchmark's one fit call, whatever the executor
-            estimator.fit(X_train, y_train)
+            estimator = fit_with_protocol(
+                estimator, X_train, y_train, X_test, y_test, protocol or StudyProtocol()
+            )
             fit_seconds = time.perf_counter() - start
             start = time.perf_counter()
             y_pred = estimator.predict(X_test)
@@ -184,6 +192,7 @@ def run_task(
     feature_seconds_per_image: float,
     n_threads: int,
     warm_up: bool = False,
+    protocol: StudyProtocol | None = None,
 ) -> dict[str, Any]:
     """The one task function of the serial, loky and dask paths: one fit, scored.
 
@@ -192,7 +201,7 @@ def run_task(
     """
     with thread_budget(n_threads):
         warm_seconds = _warm_up(method, estimator, X, y, train) if warm_up else 0.0
-        row = _fit_and_score(estimator, X, y, train, test, feature_seconds_per_image)
+        row = _fit_and_score(estimator, X, y, train, test, feature_seconds_per_image, protocol)
     row["n_threads"] = int(n_threads)
     row["warm_up_seconds"] = warm_seconds
     return row
@@ -271,6 +280,7 @@ def _arguments(task: Task, payload: dict[str, Any], y: Any, n_threads: int) -> t
         task.feature_seconds_per_image,
         n_threads,
         task.warm_up,
+        task.protocol,
     )
 
 

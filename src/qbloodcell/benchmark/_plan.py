@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import _safe_indexing, get_tags
 
 from qbloodcell.benchmark._methods import MethodSpec
+from qbloodcell.benchmark._protocol import StudyProtocol, adapt_estimator, select_subset
 
 #: The study's sample sizes (images per class) and our default number of seeds.
 STUDY_SIZES = (50, 100, 200, 250)
@@ -57,6 +58,7 @@ class Task:
     test: np.ndarray
     feature_seconds_per_image: float
     warm_up: bool = False
+    protocol: StudyProtocol | None = None
 
 
 @dataclass
@@ -198,15 +200,16 @@ def check_sizes(y: np.ndarray, sizes: Sequence[int], class_names: Mapping[Any, s
         )
 
 
-def split(y: np.ndarray, size: int, seed: int, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+def split(
+    y: np.ndarray, size: int, seed: int, random_state: int, protocol: StudyProtocol | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The balanced subset of ``size`` images per class for one seed, split 80/20.
 
-    The same for every method: the comparisons between methods are paired.
+    The same for every method: the comparisons between methods are paired. The subset is
+    drawn at random unless ``protocol`` says otherwise (``directory-order``).
     """
-    from qbloodcell.datasets import balanced_indices
-
     subset_seed, split_seed, _ = (int(s) for s in _seeds(random_state, size, seed))
-    subset = balanced_indices(y, size, random_state=subset_seed)
+    subset = select_subset(y, size, protocol or StudyProtocol(), random_state=subset_seed)
     train, test = train_test_split(
         subset, test_size=TEST_FRACTION, stratify=y[subset], random_state=split_seed
     )
@@ -257,11 +260,12 @@ def _describe(value: Any) -> Any:
     return repr(value)
 
 
-def settings_id(estimator: Any, quick: bool) -> str:
+def settings_id(estimator: Any, quick: bool, protocol: str = "paper") -> str:
     """A short hash of how a method is trained: every parameter of its estimator.
 
     Taken from ``get_params(deep=True)`` (the seeds left out, they differ per run), so that
-    a changed default of any step stops a resume from mixing old and new rows.
+    a changed default of any step stops a resume from mixing old and new rows; the
+    protocol of the audit is part of it.
     """
     if hasattr(estimator, "get_params"):
         params = {
@@ -272,6 +276,8 @@ def settings_id(estimator: Any, quick: bool) -> str:
     else:
         params = {}
     text = repr((type(estimator).__qualname__, sorted(params.items()), bool(quick)))
+    if protocol != "paper":
+        text += f"|protocol={protocol}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -363,7 +369,10 @@ class Plan:
 
 
 def check_methods(
-    specs: Sequence[MethodSpec], n_classes: int, quick: bool
+    specs: Sequence[MethodSpec],
+    n_classes: int,
+    quick: bool,
+    protocol: StudyProtocol | None = None,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
     """``(unavailable reasons, settings ids, estimators)`` of the methods, building each once.
 
@@ -378,12 +387,14 @@ def check_methods(
         reason = missing_requirement(spec)
         if reason is None:
             try:
-                estimator = spec.build(0)
+                estimator = adapt_estimator(spec.build(0), protocol or StudyProtocol(), spec.name)
             except (ImportError, AttributeError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:
                 reason = unavailable_reason(spec, estimator, n_classes)
-                settings[spec.name] = settings_id(estimator, quick)
+                settings[spec.name] = settings_id(
+                    estimator, quick, (protocol or StudyProtocol()).name
+                )
                 estimators[spec.name] = estimator
         if reason is not None:
             unavailable[spec.name] = reason
@@ -455,12 +466,13 @@ def make_plan(
     settings: dict[str, str],
     finished: Sequence[dict[str, Any]],
     cache: bool,
+    protocol: StudyProtocol | None = None,
 ) -> Plan:
     """One task per (method, size, seed) not finished yet, on paired subsets and splits."""
     check_sizes(data.y, sizes, data.class_names)
     # the subsets and splits are the same for every method: paired comparisons
     splits = {
-        (size, seed): split(data.y, size, seed, random_state)
+        (size, seed): split(data.y, size, seed, random_state, protocol)
         for size in sizes
         for seed in range(n_seeds)
     }
@@ -483,8 +495,21 @@ def make_plan(
                     continue
                 train, test = splits[size, seed]
                 estimator = spec.build(model_seed(random_state, size, seed))
+                if protocol is not None:
+                    estimator = adapt_estimator(estimator, protocol, spec.name)
                 tasks.append(
-                    Task(spec.name, size, seed, estimator, "images", train, test, 0.0, spec.warm_up)
+                    Task(
+                        spec.name,
+                        size,
+                        seed,
+                        estimator,
+                        "images",
+                        train,
+                        test,
+                        0.0,
+                        spec.warm_up,
+                        protocol,
+                    )
                 )
     warm_up = cache_features(tasks, data.images, payload) if cache else 0.0
     return Plan(tasks, wanted, unavailable, settings, payload, warm_up)

@@ -39,6 +39,7 @@ COLUMNS: tuple[str, ...] = (
     "target",
     "data_id",
     "settings",
+    "protocol",
 )
 _INT_COLUMNS = ("n_samples_per_class", "seed", "n_train", "n_test", "n_threads", "random_state")
 _FLOAT_COLUMNS = (

@@ -17,6 +17,7 @@ def prepare_out(
     target: str,
     data_id: str,
     settings: dict[str, str],
+    protocol: str = "paper",
 ) -> list[dict[str, Any]]:
     if out.exists() and not out.is_dir():
         raise ValueError(f"out={str(out)!r} is a file; give a folder for the results.")
@@ -47,6 +48,7 @@ def prepare_out(
         ("random_state", random_state),
         ("target", target),
         ("data_id", data_id),
+        ("protocol", protocol),
     ):
         found = sorted({str(r[name]) for r in rows} - {str(expected)})
         if found and name == "data_id":

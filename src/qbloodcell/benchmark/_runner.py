@@ -45,6 +45,7 @@ from qbloodcell.benchmark._plan import (
     load_data,
     make_plan,
 )
+from qbloodcell.benchmark._protocol import StudyProtocol, describe, resolve_protocol
 from qbloodcell.benchmark._report import BenchmarkResult, ResultsWriter, write_outputs
 from qbloodcell.benchmark._resume import prepare_out
 from qbloodcell.benchmark._stats import paired_differences, summarize
@@ -85,6 +86,12 @@ _RUN_BENCHMARK_SPECS: dict[str, list[Spec]] = {
     "progress": [Boolean()],
     "random_state": [NoneValue(), Integer(0)],
     "quick": [Boolean()],
+    "protocol": [
+        InstanceOf(
+            (str, list, tuple, StudyProtocol),
+            "'paper', 'study-code', a switch name, a list of switch names or a StudyProtocol",
+        )
+    ],
 }
 
 
@@ -106,6 +113,7 @@ def run_benchmark(
     progress: bool = True,
     random_state: int | None = 0,
     quick: bool = False,
+    protocol: Any = "paper",
 ) -> BenchmarkResult:
     """Run the study's benchmark: methods x samples per class x seeds.
 
@@ -201,6 +209,17 @@ def run_benchmark(
         CNN and EP (see ``qbloodcell.benchmark._methods.QUICK_SETTINGS``; the VQC and the
         dense network are fast enough as they are). Not the
         study's protocol; say so when you report its numbers.
+    protocol : str, list of str or StudyProtocol, default="paper"
+        The protocol audit (:ref:`protocol_audit`): ``"paper"`` is the protocol above,
+        ``"study-code"`` turns on every undeclared choice of the study's published code,
+        a switch name or a list of them turns on those only: ``"scale-on-all"``,
+        ``"select-on-test"``, ``"vqc-search-on-test"``, ``"directory-order"``,
+        ``"study-ansatz"``, ``"study-features"`` (see
+        :class:`~qbloodcell.benchmark.StudyProtocol`, which also sets the VQC search's
+        budget and target). Every switch but ``"paper"`` lets the test split leak into
+        training or model selection, or changes the method: its accuracies are not
+        honest estimates. The protocol is recorded in every row and in the summary, and a
+        resumed run must use the same one.
 
     Returns
     -------
@@ -257,9 +276,11 @@ def run_benchmark(
             "progress": progress,
             "random_state": random_state,
             "quick": quick,
+            "protocol": protocol,
         },
         _RUN_BENCHMARK_SPECS,
     )
+    protocol = resolve_protocol(protocol)
     if sizes is None:
         sizes = QUICK_SIZES if quick else STUDY_SIZES
     size_list = [int(sizes)] if isinstance(sizes, Integral) else [int(size) for size in sizes]
@@ -293,14 +314,16 @@ def run_benchmark(
 
     # plan: which methods can run, how each is trained, the paired splits, the tasks
     check_sizes(y, sizes, data_set.class_names)
-    unavailable, settings, estimators = check_methods(specs, n_classes, quick)
+    unavailable, settings, estimators = check_methods(specs, n_classes, quick, protocol)
     check_sizes_fit_methods(estimators, sizes, int(n_classes))
     for name, reason in unavailable.items():
         warnings.warn(f"method {name!r} is unavailable: {reason}", stacklevel=2)
     out_dir = None if out is None else Path(out)
     finished: list[dict[str, Any]] = []
     if out_dir is not None:
-        finished = prepare_out(out_dir, resume, overwrite, random_state, target, data_id, settings)
+        finished = prepare_out(
+            out_dir, resume, overwrite, random_state, target, data_id, settings, protocol.name
+        )
     planning = time.perf_counter()
     plan = make_plan(
         specs,
@@ -312,6 +335,7 @@ def run_benchmark(
         settings=settings,
         finished=finished,
         cache=cache_features,
+        protocol=protocol,
     )
     config = {
         "methods": list(labels),
@@ -329,6 +353,7 @@ def run_benchmark(
         "cache_features": cache_features,
         "pipelines": {spec.name: spec.pipeline for spec in specs},
         "feature_warm_up_seconds": plan.warm_up_seconds,
+        "protocol": describe(protocol),
     }
     fitting = time.perf_counter()
 
@@ -341,7 +366,12 @@ def run_benchmark(
         backend=backend,
         scheduler_address=scheduler_address,
         progress=progress,
-        stamp={"random_state": random_state, "target": target, "data_id": data_id},
+        stamp={
+            "random_state": random_state,
+            "target": target,
+            "data_id": data_id,
+            "protocol": protocol.name,
+        },
     )
 
     # report

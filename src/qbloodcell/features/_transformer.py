@@ -11,38 +11,26 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from qbloodcell._images import MIN_IMAGE_SIDE, check_images
 from qbloodcell._parallel import effective_n_jobs
-from qbloodcell._validation import Integer, NJobs, NoneValue, Real, Spec, validate_params
+from qbloodcell._validation import Integer, NJobs, NoneValue, Options, Real, Spec, validate_params
 from qbloodcell.features._fft import frequency_features
-from qbloodcell.features._kernels import (
-    N_KERNEL_FEATURES,
-    PERIMETER_WEIGHTS,
-    batch_features,
-    homogeneity_table,
+from qbloodcell.features._glcm import homogeneity_table
+from qbloodcell.features._kernels import batch_features
+from qbloodcell.features._layout import (
+    FEATURE_NAMES,
+    FREQUENCY_START,
+    FREQUENCY_STOP,
+    INTENSITY_MAX,
+    INTENSITY_MIN,
+    STUDY_CODE_FEATURE_NAMES,
 )
+from qbloodcell.features._morphology import PERIMETER_WEIGHTS
+from qbloodcell.features._study import study_code_features
 
-#: Names of the 20 features, in the order of Table I of the study.
-FEATURE_NAMES: tuple[str, ...] = (
-    "intensity_mean",
-    "intensity_std",
-    "intensity_min",
-    "intensity_max",
-    "intensity_median",
-    "glcm_contrast",
-    "glcm_dissimilarity",
-    "glcm_homogeneity",
-    "glcm_energy",
-    "glcm_correlation",
-    "cell_area",
-    "cell_perimeter",
-    "cell_eccentricity",
-    "cell_solidity",
-    "edge_density",
-    "edge_magnitude_mean",
-    "edge_magnitude_std",
-    "fft_low_frequency_energy",
-    "fft_high_frequency_energy",
-    "fft_spectral_centroid",
-)
+#: The feature sets of ``BloodCellFeatures(feature_set=...)`` and their names.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "table1": FEATURE_NAMES,
+    "study-code": STUDY_CODE_FEATURE_NAMES,
+}
 
 #: GLCM angles, as in ``skimage.feature.graycomatrix``: 0, 45, 90 and 135 degrees.
 GLCM_ANGLES = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
@@ -153,6 +141,24 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         runs inside :func:`joblib.parallel_config`, ``-1`` all cores; at most the size of
         numba's thread pool. The previous numba thread count is restored afterwards. The
         result does not depend on it.
+    feature_set : {"table1", "study-code"}, default="table1"
+        ``"table1"``: the 20 features of Table I defined above. ``"study-code"``: the 20
+        features the study's published code computes instead, for the protocol audit
+        (:ref:`protocol_audit`); names in :data:`STUDY_CODE_FEATURE_NAMES`. Each gray image
+        is first min-max normalised, ``x = (x - min) / (max - min)`` (a constant image
+        becomes 0), then: **intensity** (5) ``mean(x)``, ``std(x)``, the 25th and 75th
+        percentiles and the median (``numpy.percentile``, linear interpolation) in place
+        of min and max; **GLCM** (5) the five properties above at angle 0 only (offset
+        ``(0, glcm_distance)``, same quantisation, symmetric, normalised); **bright
+        region** (4) the pixels ``x > mean(x)`` are labelled in 8-connected regions
+        (``skimage.measure.label``'s numbering: raster order of the first pixel) and
+        region 1, the first one (not the largest, nor the dark cell), gives its area as a
+        fraction of the image, its extent (area over bounding-box area) in place of the
+        perimeter, its eccentricity and its solidity as above (all 0 when no pixel is
+        above the mean); **edges** (3) mean, std and maximum of the Sobel magnitude ``g``
+        of ``x`` (no threshold: ``edge_threshold`` is unused); **frequency** (3) mean, std
+        and maximum of the magnitude ``|F|`` of the 2-D DFT of ``x`` itself (the DC term
+        included, no centring, no bands: the cutoffs are unused).
 
     Attributes
     ----------
@@ -204,6 +210,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         "low_frequency_cutoff": [Real(0)],
         "high_frequency_cutoff": [Real(0)],
         "n_jobs": [NoneValue(), NJobs()],
+        "feature_set": [Options(list(FEATURE_SETS))],
     }
 
     def __init__(
@@ -216,6 +223,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         low_frequency_cutoff: float = 0.125,
         high_frequency_cutoff: float = 0.5,
         n_jobs: int | None = None,
+        feature_set: str = "table1",
     ) -> None:
         self.image_size = image_size
         self.glcm_levels = glcm_levels
@@ -224,6 +232,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         self.low_frequency_cutoff = low_frequency_cutoff
         self.high_frequency_cutoff = high_frequency_cutoff
         self.n_jobs = n_jobs
+        self.feature_set = feature_set
 
     def fit(self, X: Any, y: Any = None) -> BloodCellFeatures:
         """Validate the parameters and the images; nothing is learned.
@@ -243,7 +252,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         validate_params(self)
         self._check_combinations()
         self._load(X)
-        self.n_features_out_ = len(FEATURE_NAMES)
+        self.n_features_out_ = len(FEATURE_SETS[self.feature_set])
         return self
 
     def transform(self, X: Any) -> np.ndarray:
@@ -257,11 +266,16 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
         Returns
         -------
         ndarray of float64, shape (n_images, 20)
-            The features, in the order of :data:`FEATURE_NAMES`.
+            The features, in the order of :data:`FEATURE_NAMES` (or of
+            :data:`STUDY_CODE_FEATURE_NAMES` with ``feature_set="study-code"``).
         """
         validate_params(self)
         self._check_combinations()
         images = self._load(X)
+        if self.feature_set == "study-code":
+            return study_code_features(
+                images, glcm_levels=int(self.glcm_levels), glcm_distance=int(self.glcm_distance)
+            )
         n_threads = numba_threads(self.n_jobs)
         n_images = images.shape[0]
         out = np.empty((n_images, len(FEATURE_NAMES)))
@@ -280,8 +294,8 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
             )
         finally:
             numba.set_num_threads(previous)
-        constant = out[:, 2] == out[:, 3]
-        out[:, N_KERNEL_FEATURES:] = frequency_features(
+        constant = out[:, INTENSITY_MIN] == out[:, INTENSITY_MAX]
+        out[:, FREQUENCY_START:FREQUENCY_STOP] = frequency_features(
             images,
             constant,
             low_cutoff=float(self.low_frequency_cutoff),
@@ -307,7 +321,7 @@ class BloodCellFeatures(TransformerMixin, BaseEstimator):
                 "input_features must be None: BloodCellFeatures takes images, which have no "
                 f"named input features; got {input_features!r}."
             )
-        return np.asarray(FEATURE_NAMES, dtype=object)
+        return np.asarray(FEATURE_SETS[self.feature_set], dtype=object)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
