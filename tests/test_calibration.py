@@ -165,23 +165,22 @@ def myo_ngs_comparison(real_cells):
 
 @pytest.mark.slow
 def test_synthetic_cells_stay_close_to_real_ones(myo_ngs_comparison):
-    """A guard at the calibrated level (with room for the sampling noise of one seed)."""
+    """A guard at the calibrated level, with room for the sampling noise of other seeds.
+
+    With ``random_state=1`` the largest effect-size difference is 0.38, the largest mean
+    offset 0.50 and the transfer accuracy 94.1 %: the guard holds for both seeds.
+    """
     result, accuracy = myo_ngs_comparison
-    assert result.max_abs_effect_size_difference < 0.8
-    assert result.max_abs_mean_offset < 0.8
-    assert np.sum(np.abs(result.effect_size_difference) <= 0.35) >= 12
-    assert accuracy > 0.90
+    assert result.max_abs_effect_size_difference < 0.45
+    assert result.max_abs_mean_offset < 0.6
+    assert np.sum(np.abs(result.effect_size_difference) <= 0.35) >= 17
+    assert np.sum(np.abs(np.stack([result.mean_offset_0, result.mean_offset_1])) <= 0.5) >= 38
+    assert accuracy > 0.93
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13's targets are not all met yet: with make_blood_cells(1000, "
-    "random_state=0) the largest effect-size difference is 0.5 to 0.6 (target 0.35) and "
-    "the transfer accuracy 93 to 95 % (target 95 %); the user guide's calibration page has "
-    "the numbers",
-)
 def test_issue_targets_on_real_cells(myo_ngs_comparison):
+    """Issue 13's targets, met with the benchmark's sample (``random_state=0``)."""
     result, accuracy = myo_ngs_comparison
     assert result.max_abs_effect_size_difference <= 0.35
     assert result.max_abs_mean_offset <= 0.5
