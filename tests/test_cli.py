@@ -193,7 +193,10 @@ def test_benchmark_end_to_end_prints_the_table_and_the_files(monkeypatch, tmp_pa
     )
     monkeypatch.setattr(_methods, "DEFAULT_METHODS", {"cheap": cheap})
     out = tmp_path / "results"
+    # one fit at a time: the test's methods live in this test module, which worker
+    # processes cannot import (pytest imports it from outside sys.path)
     argv = ["benchmark", "--sizes", "5", "10", "--seeds", "2", "--out", str(out), "--no-progress"]
+    argv += ["--n-jobs", "1"]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "| Method | Accuracy | Balanced accuracy | ROC AUC | Training | Test |" in printed
@@ -259,13 +262,30 @@ def test_a_data_mismatch_on_resume_is_explained(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(_methods, "DEFAULT_METHODS", {"cheap": cheap})
     out = str(tmp_path / "results")
     assert (
-        cli.main(["benchmark", "--sizes", "7", "--seeds", "1", "--out", out, "--no-progress"]) == 0
+        cli.main(
+            [
+                "benchmark",
+                "--sizes",
+                "7",
+                "--seeds",
+                "1",
+                "--out",
+                out,
+                "--no-progress",
+                "--n-jobs",
+                "1",
+            ]
+        )
+        == 0
     )
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
         # another largest size: another synthetic pool
         cli.main(
-            ["benchmark", "--sizes", "8", "--seeds", "1", "--out", out, "--resume", "--no-progress"]
+            [
+                *("benchmark", "--sizes", "8", "--seeds", "1", "--out", out, "--resume"),
+                *("--no-progress", "--n-jobs", "1"),
+            ]
         )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
@@ -289,6 +309,7 @@ def test_failed_fits_exit_1_and_are_listed(monkeypatch, tmp_path, capsys):
     }
     monkeypatch.setattr(_methods, "DEFAULT_METHODS", methods)
     argv = ["benchmark", "--sizes", "7", "--seeds", "2", "--out", str(tmp_path), "--no-progress"]
+    argv += ["--n-jobs", "1"]  # the test's methods cannot be imported by worker processes
     with pytest.warns(UserWarning, match="2 of 4 runs failed"):
         assert cli.main(argv) == 1
     err = capsys.readouterr().err
