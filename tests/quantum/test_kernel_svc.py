@@ -206,3 +206,46 @@ def test_default_bandwidth_and_gamma_follow_the_kernel(problem):
     assert clf.kernel_.gamma == clf.gamma_ == KERNEL_DEFAULTS["projected"]["gamma"]
     given = QuantumKernelSVC(kernel="projected", bandwidth=0.2, gamma=3.0).fit(X[:40], y[:40])
     assert (given.bandwidth_, given.gamma_, given.kernel_.gamma) == (0.2, 3.0, 3.0)
+
+
+def test_mitigation_passes_to_the_fidelity_kernel():
+    from qiskit.primitives import StatevectorSampler
+
+    from qbloodcell.quantum import ZeroNoiseExtrapolation
+
+    class Counting:
+        def __init__(self):
+            self.n_pubs = 0
+            self._sampler = StatevectorSampler(seed=0)
+
+        def run(self, pubs, shots=None):
+            self.n_pubs += len(pubs)
+            return self._sampler.run(pubs, shots=shots)
+
+    X = np.random.default_rng(0).uniform(0, 1, size=(8, 2))
+    y = np.repeat([0, 1], 4)
+    zne = ZeroNoiseExtrapolation((1, 3, 5))
+    sampler = Counting()
+    clf = QuantumKernelSVC(sampler=sampler, shots=1000, mitigation=zne, random_state=0)
+    clf.fit(X, y)
+    assert clf.kernel_.mitigation is zne
+    assert sampler.n_pubs == 3  # one PUB per scale factor for the training Gram matrix
+    clf.decision_function(X[:3])
+    assert sampler.n_pubs == 6
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({}, "mitigation applies only to the sampled kernel"),
+        ({"kernel": "projected", "shots": 100}, "mitigation applies only to kernel='fidelity'"),
+        ({"kernel": "trainable", "shots": 100}, "mitigation applies only to kernel='fidelity'"),
+    ],
+)
+def test_mitigation_needs_the_sampled_fidelity_kernel(settings, match):
+    from qbloodcell.quantum import ZeroNoiseExtrapolation
+
+    X = np.random.default_rng(0).uniform(0, 1, size=(8, 2))
+    clf = QuantumKernelSVC(mitigation=ZeroNoiseExtrapolation(), **settings)
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X, np.repeat([0, 1], 4))

@@ -26,6 +26,7 @@ from qbloodcell._validation import (
 )
 from qbloodcell.quantum._kernels import (
     _FEATURE_MAP_SPECS,
+    _MITIGATION_SPECS,
     _SAMPLING_SPECS,
     SHARED_PARAMETERS,
     FidelityQuantumKernel,
@@ -119,6 +120,9 @@ default="full"
         Measurements per kernel entry (qiskit-aer's SamplerV2 when ``sampler=None``).
     random_state : int, RandomState instance or None, default=None
         Seeds the built-in Aer sampler.
+    mitigation : ZeroNoiseExtrapolation, default=None
+        Zero-noise extrapolation of the sampled kernel entries (``kernel="fidelity"`` with
+        ``sampler`` or ``shots`` only), as in :class:`FidelityQuantumKernel`.
 
     Attributes
     ----------
@@ -185,6 +189,7 @@ default="full"
         "probability": [Boolean()],
         "alignment_max_iter": [Integer(1)],
         **_SAMPLING_SPECS,
+        **_MITIGATION_SPECS,
     }
 
     def __init__(
@@ -204,6 +209,7 @@ default="full"
         sampler: Any = None,
         shots: int | None = None,
         random_state: Any = None,
+        mitigation: Any = None,
     ) -> None:
         self.kernel = kernel
         self.feature_map = feature_map
@@ -219,6 +225,7 @@ default="full"
         self.sampler = sampler
         self.shots = shots
         self.random_state = random_state
+        self.mitigation = mitigation
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -247,7 +254,7 @@ default="full"
             return ProjectedQuantumKernel(gamma=self.gamma_, **common)
         if self.kernel == "trainable":
             return TrainableQuantumKernel(max_iter=self.alignment_max_iter, **common)
-        return FidelityQuantumKernel(**common)
+        return FidelityQuantumKernel(mitigation=self.mitigation, **common)
 
     def fit(self, X: Any, y: Any) -> QuantumKernelSVC:
         """Compute the training Gram matrix and fit the support vector classifier.
@@ -265,6 +272,11 @@ default="full"
             The fitted classifier.
         """
         validate_params(self)
+        if self.mitigation is not None and self.kernel != "fidelity":
+            raise ValueError(
+                f"mitigation applies only to kernel='fidelity' (the compute-uncompute circuit "
+                f"it folds); got kernel={self.kernel!r}. Leave mitigation None."
+            )
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes = np.unique(y)

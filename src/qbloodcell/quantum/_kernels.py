@@ -43,6 +43,7 @@ from qbloodcell.quantum._circuits import (
     build_feature_map,
 )
 from qbloodcell.quantum._estimators import backend_with_target
+from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
 from qbloodcell.quantum._shared import clone_sharing, without_unpicklable
 from qbloodcell.quantum._statevector import CompiledCircuit
 
@@ -72,6 +73,12 @@ _SAMPLING_SPECS: dict[str, list[Spec]] = {
     "sampler": [NoneValue(), _SAMPLER_SPEC],
     "shots": [NoneValue(), Integer(1)],
     "random_state": [NoneValue(), RandomState()],
+}
+_MITIGATION_SPECS: dict[str, list[Spec]] = {
+    "mitigation": [
+        NoneValue(),
+        InstanceOf(ZeroNoiseExtrapolation, "a qbloodcell.quantum.ZeroNoiseExtrapolation"),
+    ],
 }
 
 
@@ -230,6 +237,9 @@ class _QuantumKernel(BaseEstimator):
         if self._needs_fit:
             check_is_fitted(self)
 
+    def _check_combinations(self) -> None:
+        """Rules between parameters, after :func:`~qbloodcell._validation.validate_params`."""
+
     def _uses_sampler(self) -> bool:
         return self.sampler is not None or self.shots is not None
 
@@ -256,6 +266,7 @@ class _QuantumKernel(BaseEstimator):
             Kernel values.
         """
         validate_params(self)
+        self._check_combinations()
         self._check_fitted()
         A, B = self._inputs(X, Y)
         if self._uses_sampler():
@@ -315,6 +326,14 @@ default="full"
         (``None``: the sampler's default).
     random_state : int, RandomState instance or None, default=None
         Seeds the built-in Aer sampler (an int gives the same shot noise at every call).
+    mitigation : ZeroNoiseExtrapolation, default=None
+        Zero-noise extrapolation of the sampled entries (``sampler`` or ``shots`` only: the
+        exact kernel has no noise to mitigate, and ``evaluate`` raises a ValueError). The
+        compute-uncompute circuit is folded at every scale factor, the probability of all
+        zeros is estimated at each and extrapolated to zero noise; the extrapolated entries
+        are clipped to :math:`[0, 1]`, the range of a fidelity. A noisy sampler is the
+        user's, e.g. qiskit-aer's ``SamplerV2(options={"backend_options":
+        {"noise_model": noise_model}})``; the built-in one (``shots`` alone) is noiseless.
 
     See Also
     --------
@@ -354,6 +373,7 @@ default="full"
         **_FEATURE_MAP_SPECS,
         "bandwidth": [Real(0, closed="neither")],
         **_SAMPLING_SPECS,
+        **_MITIGATION_SPECS,
     }
 
     def __init__(
@@ -366,6 +386,7 @@ default="full"
         sampler: Any = None,
         shots: int | None = None,
         random_state: Any = None,
+        mitigation: ZeroNoiseExtrapolation | None = None,
     ) -> None:
         self.feature_map = feature_map
         self.feature_map_reps = feature_map_reps
@@ -374,6 +395,15 @@ default="full"
         self.sampler = sampler
         self.shots = shots
         self.random_state = random_state
+        self.mitigation = mitigation
+
+    def _check_combinations(self) -> None:
+        if self.mitigation is not None and not self._uses_sampler():
+            raise ValueError(
+                "mitigation applies only to the sampled kernel (sampler or shots); the exact "
+                "kernel has no noise to mitigate. Set sampler= (a noisy one, e.g. qiskit-aer's "
+                "SamplerV2 with a noise model) or leave mitigation None."
+            )
 
     def statevectors(self, X: Any) -> ComplexArray:
         """The exact feature-map states of ``X``, shape (n_samples, 2**n_qubits).
@@ -409,9 +439,13 @@ default="full"
         circuit = circuit.compose(
             feature_map.inverse().assign_parameters(dict(zip(parameters, second, strict=True)))
         )
-        circuit.measure_all()
-        sampler = self._sampler(check_random_state(self.random_state))
-        circuit = _for_primitive(circuit, sampler)
+        rng = check_random_state(self.random_state)
+        circuits = [circuit] if self.mitigation is None else self.mitigation.fold(circuit)
+        samplers = [self._sampler(rng) for _ in circuits]
+        measured = []
+        for scaled, sampler in zip(circuits, samplers, strict=True):
+            scaled = scaled.measure_all(inplace=False)
+            measured.append(_for_primitive(scaled, sampler))
         column_of = {p: ("x", j) for j, p in enumerate(first)} | {
             p: ("y", j) for j, p in enumerate(second)
         }
@@ -423,15 +457,36 @@ default="full"
             B_rows = B
         gram = np.ones((A.shape[0], A.shape[0] if B is None else B.shape[0]))
         if rows.size:
-            values = np.empty((rows.size, circuit.num_parameters))
-            for position, parameter in enumerate(circuit.parameters):
-                side, j = column_of[parameter]
-                values[:, position] = A[rows, j] if side == "x" else B_rows[columns, j]
-            job = sampler.run([(circuit, values)], shots=self.shots)
-            bits = _bit_array(job.result()[0])
+            pubs = []
+            for scaled in measured:
+                values = np.empty((rows.size, scaled.num_parameters))
+                for position, parameter in enumerate(scaled.parameters):
+                    side, j = column_of[parameter]
+                    values[:, position] = A[rows, j] if side == "x" else B_rows[columns, j]
+                pubs.append((scaled, values))
+            if self.sampler is not None:
+                # the user's sampler: every scale factor in one job
+                results = list(self.sampler.run(pubs, shots=self.shots).result())
+            else:
+                # the built-in Aer sampler: one seed per scale factor, independent shot noise
+                results = [
+                    sampler.run([pub], shots=self.shots).result()[0]
+                    for pub, sampler in zip(pubs, samplers, strict=True)
+                ]
             # all qubits measured 0: every byte of the packed outcome is zero
-            zeros = np.all(np.asarray(bits.array) == 0, axis=-1).mean(axis=-1)
-            zeros = np.asarray(zeros, dtype=float).reshape(rows.size)
+            probabilities = np.stack(
+                [
+                    np.asarray(
+                        np.all(np.asarray(_bit_array(result).array) == 0, axis=-1).mean(axis=-1),
+                        dtype=float,
+                    ).reshape(rows.size)
+                    for result in results
+                ]
+            )
+            if self.mitigation is None:
+                zeros = probabilities[0]
+            else:
+                zeros = np.clip(self.mitigation.extrapolate(probabilities), 0.0, 1.0)
             gram[rows, columns] = zeros
             if B is None:
                 gram[columns, rows] = zeros
