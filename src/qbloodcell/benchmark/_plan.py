@@ -1,9 +1,10 @@
-"""What a benchmark run fits: the data, the subsets and splits, the tasks, the feature cache.
+"""What a benchmark run fits: the data, the subsets and splits, the tasks.
 
 Everything here is decided before the first fit: which methods can run, the balanced subset
 and the stratified 80/20 split of every (size, seed) (the same for every method, so that the
 comparisons are paired), one :class:`Task` per fit still to run, and the features of the
-images the feature pipelines need (computed once).
+images the feature pipelines need (computed once, by
+:mod:`qbloodcell.benchmark._feature_cache`).
 """
 
 from __future__ import annotations
@@ -12,18 +13,16 @@ import hashlib
 import importlib.util
 import math
 import os
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from joblib import parallel_config
-from sklearn.base import clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import get_tags
 
+from qbloodcell.benchmark._feature_cache import cache_features
 from qbloodcell.benchmark._methods import MethodSpec
 from qbloodcell.benchmark._protocol import StudyProtocol, adapt_estimator, select_subset
 
@@ -279,77 +278,6 @@ def settings_id(estimator: Any, quick: bool, protocol: str = "paper") -> str:
     if protocol != "paper":
         text += f"|protocol={protocol}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-# ---------------------------------------------------------------------------------------
-# the feature cache
-
-
-def _feature_step(estimator: Any) -> tuple[Any, Any] | None:
-    """``(BloodCellFeatures step, rest of the pipeline)`` when the pipeline starts with one."""
-    from sklearn.pipeline import Pipeline
-
-    if not isinstance(estimator, Pipeline) or len(estimator.steps) < 2:
-        return None
-    try:
-        from qbloodcell.features import BloodCellFeatures
-    except ImportError:
-        return None
-    first = estimator.steps[0][1]
-    if type(first) is not BloodCellFeatures:
-        return None
-    return first, Pipeline(estimator.steps[1:], memory=estimator.memory)
-
-
-def cache_features(tasks: list[Task], images: Any, payload: dict[str, Any]) -> float:
-    """Compute the features of every image a feature pipeline needs, once per setting.
-
-    The transformer is stateless, so features computed once equal the ones each pipeline
-    would compute; the measured seconds per image are charged to every fit and predict.
-    Returns the seconds of the one-off warm-up (numba compilation), charged to no fit.
-    """
-    groups: dict[str, tuple[Any, list[tuple[Task, Any]]]] = {}
-    for task in tasks:
-        parts = _feature_step(task.estimator)
-        if parts is None:
-            continue
-        transformer, rest = parts
-        params = {k: v for k, v in transformer.get_params().items() if k != "n_jobs"}
-        key = "features:" + repr(sorted(params.items()))
-        groups.setdefault(key, (transformer, []))[1].append((task, rest))
-    warm_up = 0.0
-    for key, (transformer, group) in groups.items():
-        needed = np.unique(np.concatenate([np.concatenate([t.train, t.test]) for t, _ in group]))
-        try:
-            subset = _safe_indexing(images, needed)
-            transformer = clone(transformer)
-            # no fit runs yet: the features of all the runs are computed on all the cores
-            with parallel_config(n_jobs=-1):
-                # compile and warm caches outside the timing, as in any fit after the first
-                start = time.perf_counter()
-                transformer.fit_transform(_safe_indexing(subset, np.arange(min(2, needed.size))))
-                warm_up += time.perf_counter() - start
-                start = time.perf_counter()
-                features = transformer.fit(subset).transform(subset)
-                per_image = (time.perf_counter() - start) / needed.size
-        except Exception:
-            # leave these runs to the whole pipeline: each then fails (or not) on its own
-            # and the error is recorded in its row, exactly as without the cache
-            continue
-        # rows stay at the images' own indices, so that each task's train and test
-        # indices select its features and its labels alike (unused rows are NaN)
-        table = np.full((_n_items(images), features.shape[1]), np.nan)
-        table[needed] = features
-        payload[key] = table
-        for task, rest in group:
-            task.estimator = rest
-            task.data_key = key
-            task.feature_seconds_per_image = per_image
-    return warm_up
-
-
-def _n_items(images: Any) -> int:
-    return int(images.shape[0]) if hasattr(images, "shape") else len(images)
 
 
 # ---------------------------------------------------------------------------------------

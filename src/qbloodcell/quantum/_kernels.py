@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from qbloodcell._validation import (
@@ -42,8 +42,8 @@ from qbloodcell.quantum._circuits import (
     MAX_DEFAULT_QUBITS,
     build_feature_map,
 )
-from qbloodcell.quantum._estimators import backend_with_target
 from qbloodcell.quantum._mitigation import ZeroNoiseExtrapolation
+from qbloodcell.quantum._sampling import sampled_fidelity_gram
 from qbloodcell.quantum._shared import clone_sharing, without_unpicklable
 from qbloodcell.quantum._statevector import CompiledCircuit
 
@@ -112,19 +112,6 @@ def _checked_feature_map(feature_map: Any, n_features: int) -> Any:
     return feature_map
 
 
-def _for_primitive(circuit: Any, primitive: Any) -> Any:
-    """``circuit`` in the instruction set of the primitive's device, when it has one."""
-    backend = backend_with_target(primitive)
-    if backend is None:
-        return circuit
-    from qiskit.transpiler import generate_preset_pass_manager
-
-    pass_manager = generate_preset_pass_manager(
-        optimization_level=1, backend=backend, seed_transpiler=0
-    )
-    return pass_manager.run(circuit)
-
-
 def _one_blas_thread() -> Any:
     """BLAS on one thread for the kernel's matrix products.
 
@@ -137,15 +124,6 @@ def _one_blas_thread() -> Any:
     from qbloodcell._threads import single_threaded_blas
 
     return single_threaded_blas()
-
-
-def _bit_array(pub_result: Any) -> Any:
-    """The measured bits of a sampler PUB result (the one classical register)."""
-    data = pub_result.data
-    registers = list(data.keys()) if hasattr(data, "keys") else []
-    if not registers:
-        raise RuntimeError("The sampler returned no measured bits.")
-    return data[registers[0]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,75 +400,10 @@ default="full"
 
     def _gram(self, A: FloatArray, B: FloatArray | None) -> FloatArray:
         if self._uses_sampler():
-            return self._sampled_gram(A, B)
+            return sampled_fidelity_gram(self, A, B)
         states_a = self._states(A)
         states_b = states_a if B is None else self._states(B)
         return _fidelities(states_a, states_b)
-
-    def _sampled_gram(self, A: FloatArray, B: FloatArray | None) -> FloatArray:
-        from qiskit.circuit import ParameterVector
-
-        n_features = A.shape[1]
-        feature_map = self._sampler_feature_map(n_features)
-        parameters = tuple(feature_map.parameters)
-        first = ParameterVector("kernel_x", n_features)
-        second = ParameterVector("kernel_y", n_features)
-        circuit = feature_map.assign_parameters(dict(zip(parameters, first, strict=True)))
-        circuit = circuit.compose(
-            feature_map.inverse().assign_parameters(dict(zip(parameters, second, strict=True)))
-        )
-        rng = check_random_state(self.random_state)
-        circuits = [circuit] if self.mitigation is None else self.mitigation.fold(circuit)
-        samplers = [self._sampler(rng) for _ in circuits]
-        measured = []
-        for scaled, sampler in zip(circuits, samplers, strict=True):
-            scaled = scaled.measure_all(inplace=False)
-            measured.append(_for_primitive(scaled, sampler))
-        column_of = {p: ("x", j) for j, p in enumerate(first)} | {
-            p: ("y", j) for j, p in enumerate(second)
-        }
-        if B is None:
-            rows, columns = np.triu_indices(A.shape[0], k=1)
-            B_rows = A
-        else:
-            rows, columns = (index.ravel() for index in np.indices((A.shape[0], B.shape[0])))
-            B_rows = B
-        gram = np.ones((A.shape[0], A.shape[0] if B is None else B.shape[0]))
-        if rows.size:
-            pubs = []
-            for scaled in measured:
-                values = np.empty((rows.size, scaled.num_parameters))
-                for position, parameter in enumerate(scaled.parameters):
-                    side, j = column_of[parameter]
-                    values[:, position] = A[rows, j] if side == "x" else B_rows[columns, j]
-                pubs.append((scaled, values))
-            if self.sampler is not None:
-                # the user's sampler: every scale factor in one job
-                results = list(self.sampler.run(pubs, shots=self.shots).result())
-            else:
-                # the built-in Aer sampler: one seed per scale factor, independent shot noise
-                results = [
-                    sampler.run([pub], shots=self.shots).result()[0]
-                    for pub, sampler in zip(pubs, samplers, strict=True)
-                ]
-            # all qubits measured 0: every byte of the packed outcome is zero
-            probabilities = np.stack(
-                [
-                    np.asarray(
-                        np.all(np.asarray(_bit_array(result).array) == 0, axis=-1).mean(axis=-1),
-                        dtype=float,
-                    ).reshape(rows.size)
-                    for result in results
-                ]
-            )
-            if self.mitigation is None:
-                zeros = probabilities[0]
-            else:
-                zeros = np.clip(self.mitigation.extrapolate(probabilities), 0.0, 1.0)
-            gram[rows, columns] = zeros
-            if B is None:
-                gram[columns, rows] = zeros
-        return gram
 
 
 def _fidelities(states_a: ComplexArray, states_b: ComplexArray) -> FloatArray:

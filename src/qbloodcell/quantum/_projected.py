@@ -17,11 +17,10 @@ from qbloodcell.quantum._kernels import (
     _SAMPLING_SPECS,
     ComplexArray,
     FloatArray,
-    _bit_array,
-    _for_primitive,
     _one_blas_thread,
     _QuantumKernel,
 )
+from qbloodcell.quantum._sampling import _bit_array, _for_primitive
 
 
 class ProjectedQuantumKernel(_QuantumKernel):
